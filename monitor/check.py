@@ -1,0 +1,187 @@
+"""One check cycle: pick pages, crawl them in-process, record each result as it arrives.
+
+The daemon (a later issue) calls :func:`check_cycle` from its scheduler; ``veille check`` calls
+:func:`run_check`, which also starts and stops the reactor.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from monitor.crawl import extract_workers, run_in_reactor, scrapy_settings
+from monitor.record import Outcome, Recorder
+from spiders.items import WatchTarget
+from spiders.watch import WatchSpider
+from storage.db import open_database
+from storage.pages import PageRow, all_pages, due_pages, ensure_topic
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from monitor.config import Config
+
+logger = logging.getLogger(__name__)
+
+# Confirming re-fetches per cycle: a page that keeps flapping waits for the next cycle.
+MAX_CONFIRM_ROUNDS = 1
+
+
+@dataclass
+class CheckSummary:
+    """Counts of one cycle, for the summary line and the exit code."""
+
+    pages: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    changes: Counter[str] = field(default_factory=Counter)
+    failures: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one page's outcome."""
+        self.states[outcome.state] += 1
+        self.changes.update(outcome.changes)
+        if outcome.failed:
+            self.failures.append(outcome)
+
+    @property
+    def checked(self) -> int:
+        """Pages with a final outcome (a pending confirmation counts once it is settled)."""
+        return sum(self.states.values())
+
+    def line(self) -> str:
+        """The one summary line a check ends with."""
+        s = self.states
+        rate = self.checked / self.seconds if self.seconds > 0 else 0.0
+        changed = s["changed"] + s["removed"] + s["restored"]
+        return (
+            f"{self.checked} pages checked: {s['unchanged'] + s['new']} unchanged or new "
+            f"({s['new']} new), {changed} changed, {s['not_modified']} not modified, "
+            f"{len(self.failures)} errors, {rate:.1f} pages/s"
+        )
+
+
+def _targets(pages: Sequence[PageRow], config: Config) -> list[WatchTarget]:
+    settings = {p.url: p for p in config.pages}
+    targets = []
+    for page in pages:
+        cfg = settings.get(page.url)
+        targets.append(
+            WatchTarget(
+                page_id=page.id,
+                url=page.url,
+                etag=page.etag,
+                last_modified=page.last_modified,
+                last_raw_sha256=page.last_raw_sha256,
+                selector=cfg.selector if cfg else None,
+                ignore=tuple(cfg.ignore) if cfg else (),
+            )
+        )
+    return targets
+
+
+def _intervals(db: sqlite_utils.Database, config: Config) -> dict[int, float | None]:
+    """Fixed intervals from the config (page first, then its topic), by page id."""
+    by_url = {p.url: p for p in config.pages}
+    topics = {t.name: t.interval for t in config.topics}
+    out: dict[int, float | None] = {}
+    for page_id, url, topic in db.execute("SELECT id, url, topic FROM pages").fetchall():
+        page_cfg = by_url.get(url)
+        interval = page_cfg.interval if page_cfg and page_cfg.interval else None
+        out[page_id] = interval or topics.get(topic)
+    return out
+
+
+def sync_config_pages(db: sqlite_utils.Database, config: Config, now: float) -> None:
+    """Pages and topics listed in the config are watched too (adding is idempotent)."""
+    from storage.pages import add_pages
+
+    for topic in config.topics:
+        ensure_topic(db, topic.name, topic.query)
+    by_topic: dict[str | None, list[str]] = {}
+    for page in config.pages:
+        by_topic.setdefault(page.topic, []).append(page.url)
+    for topic, urls in by_topic.items():
+        add_pages(db, urls, topic=topic, now=now)
+
+
+async def check_cycle(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    check_all: bool = False,
+    urls: Sequence[str] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> CheckSummary:
+    """Check the due pages (or all, or those at ``urls``); needs a running asyncio reactor."""
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    started = time.monotonic()
+    now = time.time()
+    if urls:
+        pages = all_pages(db, urls)
+    elif check_all:
+        pages = all_pages(db)
+    else:
+        pages = due_pages(db, now)
+    summary = CheckSummary(pages=len(pages))
+    if on_start:
+        on_start(len(pages))
+    recorder = Recorder(db, intervals=_intervals(db, config))
+
+    def collect(outcome: Outcome) -> None:
+        if outcome.state != "pending_confirm":
+            summary.add(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
+    runner = AsyncCrawlerRunner(
+        scrapy_settings(config.http, recorder=recorder, on_outcome=collect)
+    )
+    targets = _targets(pages, config)
+    workers = extract_workers()
+    for _ in range(1 + MAX_CONFIRM_ROUNDS):
+        if not targets:
+            break
+        await runner.crawl(
+            WatchSpider, targets=targets, extract_workers=workers,
+            max_size=config.http.max_response_size,
+        )
+        # Pages whose article mostly vanished are fetched once more to confirm it.
+        pending = [p for p in all_pages(db, [t.url for t in targets]) if p.last_state == "pending_confirm"]
+        targets = _targets(pending, config)
+    for page in all_pages(db, [t.url for t in targets]) if targets else []:
+        if page.last_state == "pending_confirm":
+            summary.add(Outcome(page.url, "pending_confirm"))
+    summary.seconds = time.monotonic() - started
+    logger.info("check cycle: %s", summary.line())
+    return summary
+
+
+def run_check(
+    config: Config,
+    *,
+    check_all: bool = False,
+    urls: Sequence[str] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> CheckSummary:
+    """Open the database and run one cycle on a reactor started for it (``veille check``)."""
+    db = open_database(config.database)
+    try:
+        sync_config_pages(db, config, time.time())
+
+        async def main() -> CheckSummary:
+            return await check_cycle(
+                db, config, check_all=check_all, urls=urls, on_start=on_start,
+                on_outcome=on_outcome,
+            )
+
+        return run_in_reactor(main)
+    finally:
+        db.close()

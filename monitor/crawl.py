@@ -1,0 +1,96 @@
+"""Scrapy settings from veille's config, and running crawls in this process.
+
+The asyncio reactor is installed once per process (Playwright needs it later); every crawl of a
+process goes through one :class:`AsyncCrawlerRunner`, so a cycle can run several crawls in a
+row (a confirming re-fetch) without ``ReactorNotRestartable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from monitor.pipeline import ON_OUTCOME_SETTING, RECORDER_SETTING
+
+if TYPE_CHECKING:
+    from monitor.config import HttpSettings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+def scrapy_settings(http: HttpSettings, *, recorder: object, on_outcome: object = None) -> dict[str, Any]:
+    """Scrapy settings for a watch crawl; politeness and limits come from Scrapy itself."""
+    return {
+        "BOT_NAME": "veille",
+        "USER_AGENT": http.user_agent,
+        "ROBOTSTXT_OBEY": http.obey_robots_txt,
+        "CONCURRENT_REQUESTS": http.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": http.concurrency_per_domain,
+        "DOWNLOAD_DELAY": http.download_delay,
+        "AUTOTHROTTLE_ENABLED": http.autothrottle,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(http.concurrency_per_domain),
+        "DOWNLOAD_TIMEOUT": http.timeout,
+        "DNS_TIMEOUT": min(http.timeout, 20.0),
+        "DOWNLOAD_MAXSIZE": http.max_response_size,
+        "DOWNLOAD_WARNSIZE": http.max_response_size // 2,
+        "DOWNLOAD_FAIL_ON_DATALOSS": True,
+        "REDIRECT_MAX_TIMES": http.max_redirects,
+        "RETRY_TIMES": http.retries,
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
+        # A cookie jar would make pages differ by session; watching wants the public page.
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_ENABLED": True,
+        "TWISTED_REACTOR": ASYNCIO_REACTOR,
+        # Only http and https: a watched or discovered URL must never read local files.
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "monitor.backoff.BackoffRetryMiddleware": 550,
+        },
+        "ITEM_PIPELINES": {"monitor.pipeline.StorePipeline": 300},
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        RECORDER_SETTING: recorder,
+        ON_OUTCOME_SETTING: on_outcome,
+    }
+
+
+def extract_workers() -> int:
+    """Worker processes for extraction: every core but one is left to Scrapy's own loop."""
+    configured = os.environ.get("VEILLE_EXTRACT_WORKERS")
+    if configured is not None:
+        return max(0, int(configured))
+    return os.cpu_count() or 1
+
+
+def run_in_reactor(main: Callable[[], Awaitable[T]]) -> T:
+    """Run the coroutine function ``main`` on the asyncio reactor and return its result.
+
+    Starts (and stops) the reactor; call once per process.
+    """
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor(ASYNCIO_REACTOR)
+    from twisted.internet import reactor
+
+    box: dict[str, Any] = {}
+
+    async def wrapper() -> None:
+        try:
+            box["result"] = await main()
+        except BaseException as exc:  # re-raised below, outside the reactor
+            box["error"] = exc
+        finally:
+            reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined]
+
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(wrapper()))  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[attr-defined]
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]

@@ -1,0 +1,96 @@
+"""The commented starter ``veille.toml`` that ``veille init`` writes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from monitor.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+# Every key with its default (tests check they match monitor.config's DEFAULT_* constants).
+STARTER_CONFIG = """\
+# veille.toml: what veille watches and how it fetches.
+# Durations: "90s", "15m", "2h", "1d", "1w", "1h30m". Sizes: "512KB", "10MB", "10MiB".
+# Every key below is shown with its default; delete the ones you do not change.
+
+# SQLite file holding every version; a relative path sits beside this file.
+database = "veille.db"
+
+# Networks veille may fetch from although they are private or local (CIDR), e.g. ["10.0.0.0/8"].
+allow_networks = []
+
+[http]
+# Sent with every request: say who you are and how to reach you.
+user_agent = "veille/0.1 (+https://github.com/veille-news/veille)"
+# Requests in flight at once, across all sites.
+concurrent_requests = 32
+# Requests in flight at once to any one site.
+concurrency_per_domain = 4
+# Give up on a request after this long.
+timeout = "30s"
+# Stop reading a response larger than this.
+max_response_size = "10MiB"
+# Skip pages that a site's robots.txt forbids.
+obey_robots_txt = true
+# Follow at most this many redirects.
+max_redirects = 10
+# Retry a failed request (timeout, connection error, 5xx) this many times.
+retries = 2
+# Slow down on a site that answers slowly.
+autothrottle = true
+# Wait at least this long between two requests to the same site.
+download_delay = "0s"
+
+# A topic groups the pages you follow on one subject.
+[[topics]]
+# Unique name, used by pages and by the command line.
+name = "tech-workers"
+# Search words for finding new articles on the topic.
+query = "tech workers union"
+# Languages of the articles to keep (codes such as "en", "fr", "pt-BR"); [] keeps all.
+languages = ["en"]
+# Check its pages this often (at least 10s); a page's own interval wins.
+interval = "1h"
+
+# A page to watch: remove the leading "# " from the lines below and set your URL.
+# [[pages]]
+# # The article's address (http or https).
+# url = "https://example.com/news/some-article"
+# # Topic it belongs to (one of the names above).
+# topic = "tech-workers"
+# # CSS selector of the article, when automatic extraction picks the wrong part.
+# selector = "article"
+# # Regexes of lines whose changes do not count (in 'single quotes', so backslashes stay).
+# ignore = ['^Updated \\d+ minutes ago$']
+# # Check this page this often (at least 10s).
+# interval = "30m"
+"""
+
+
+def write_starter(path: Path, *, force: bool = False) -> None:
+    """Write :data:`STARTER_CONFIG` to ``path``; refuse to replace a file unless ``force``."""
+    try:
+        # "x" creates the file only if it is absent, so no check-then-write race.
+        with path.open("w" if force else "x", encoding="utf-8") as fh:
+            fh.write(STARTER_CONFIG)
+    except FileExistsError:
+        raise ConfigError(
+            "already exists",
+            path=str(path),
+            hint="edit it, or overwrite it with `veille init --force`",
+        ) from None
+    except FileNotFoundError:
+        raise ConfigError(
+            f"the folder {str(path.parent)!r} does not exist",
+            path=str(path),
+            hint="create it first",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            "is a folder, not a file", path=str(path), hint="name the file to write"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write: {exc.strerror}", path=str(path)) from None
+    logger.info("wrote a starter config to %s", path)

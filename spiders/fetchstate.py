@@ -1,0 +1,131 @@
+"""Turn a response or a download failure into a :class:`FetchResult` with a fetch state.
+
+The rule behind every branch: a fetch that failed or looks wrong yields a *state*, never an
+article, so it can never become a version, a deletion or an alert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from spiders.anomaly import detect_anomaly
+from spiders.decode import decode_html
+from spiders.extract import extract_article
+from spiders.items import Article, FetchResult, WatchTarget
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+
+
+def extract_page(
+    raw: bytes, content_type: str | None, url: str, selector: str | None, ignore: tuple[str, ...]
+) -> tuple[str, Article | None, str | None, str | None]:
+    """Decode and extract one page: (state, article, encoding, error). Runs in a worker process.
+
+    Pure and picklable so the spider can hand it to a process pool and use both cores.
+    """
+    try:
+        text, encoding = decode_html(raw, content_type)
+        patterns = tuple(re.compile(p) for p in ignore)
+        article = extract_article(text, url, selector=selector, ignore=patterns)
+    except RecursionError:
+        return "parse_error", None, None, "document nested too deeply to parse"
+    except Exception as exc:  # one broken page must not stop the crawl
+        return "parse_error", None, None, f"{type(exc).__name__}: {exc}"[:300]
+    anomaly = detect_anomaly(text, article)
+    if anomaly:
+        return anomaly, None, encoding, None
+    return "ok", article, encoding, None
+
+
+def result_from_response(
+    target: WatchTarget, response: Response, *, max_size: int
+) -> tuple[FetchResult, bool]:
+    """A result for a response that needs no extraction, or (partial result, True) when it does."""
+    headers = response.headers
+    content_type = (headers.get(b"Content-Type") or b"").decode("latin-1").strip()
+    final_url = response.url
+    base = {
+        "page_id": target.page_id,
+        "url": target.url,
+        "fetched_at": time.time(),
+        "http_status": response.status,
+        "final_url": final_url,
+        "nbytes": len(response.body),
+        "etag": _header(response, b"ETag"),
+        "last_modified": _header(response, b"Last-Modified"),
+        "content_type": content_type or None,
+    }
+    if response.status == 304:
+        return FetchResult(state="not_modified", **base), False  # type: ignore[arg-type]
+    if response.status in (404, 410):
+        return FetchResult(state="gone", **base), False  # type: ignore[arg-type]
+    if response.status >= 400 or response.status < 200:
+        return FetchResult(state="http_error", error=f"HTTP {response.status}", **base), False  # type: ignore[arg-type]
+    if len(response.body) > max_size:
+        return FetchResult(state="too_large", error=f"{len(response.body)} bytes", **base), False  # type: ignore[arg-type]
+    mime = content_type.split(";")[0].strip().lower()
+    if mime not in HTML_TYPES:
+        return FetchResult(state="not_html", error=f"content type {mime}", **base), False  # type: ignore[arg-type]
+    raw = response.body
+    if target.last_raw_sha256 and hashlib.sha256(raw).hexdigest() == target.last_raw_sha256:
+        # Same bytes as the last good fetch: the article cannot have changed.
+        return FetchResult(state="same_raw", raw=raw, **base), False  # type: ignore[arg-type]
+    return FetchResult(state="ok", raw=raw, **base), True  # type: ignore[arg-type]
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def classify_failure(failure: Failure) -> tuple[str, str]:
+    """(fetch state, short error text) for a download failure."""
+    exc = failure.value
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, HttpError):
+        status = exc.response.status
+        return ("gone" if status in (404, 410) else "http_error"), f"HTTP {status}"
+    if isinstance(exc, DownloadTimeoutError):
+        return "timeout", text
+    if isinstance(exc, CannotResolveHostError):
+        return "dns_error", text
+    if isinstance(exc, DownloadConnectionRefusedError):
+        return "connection_error", text
+    if isinstance(exc, ResponseDataLossError):
+        return "truncated", "response shorter than announced (connection lost mid-body)"
+    if isinstance(exc, DownloadCancelledError):
+        return ("too_large", text) if "maxsize" in text or "size" in text else ("error", text)
+    if isinstance(exc, IgnoreRequest):
+        if "redirections" in text:
+            return "redirect_loop", text
+        if "robots.txt" in text:
+            return "robots", text
+        return "ignored", text
+    if isinstance(exc, DownloadFailedError):
+        return "connection_error", text
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return "timeout", text
+    if "DNS" in name or "Resolve" in name:
+        return "dns_error", text
+    if "Connection" in name:
+        return "connection_error", text
+    return "error", f"{name}: {text}"[:300]

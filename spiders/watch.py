@@ -1,0 +1,117 @@
+"""The watch spider: fetch a list of known article URLs and yield one FetchResult each.
+
+It sends conditional GETs (If-None-Match / If-Modified-Since), lets Scrapy's own middlewares do
+robots.txt, politeness, retries and redirects, and turns whatever happens into a fetch state.
+Extraction can run in a process pool (``extract_workers``) so a large cycle uses every core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import replace
+from multiprocessing import get_context
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+
+from spiders.fetchstate import classify_failure, extract_page, result_from_response
+from spiders.items import FetchResult, WatchTarget
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+# Below this many pages a pool costs more to start than it saves.
+POOL_THRESHOLD = 64
+
+
+class WatchSpider(scrapy.Spider):
+    """Fetch watched pages; yield :class:`FetchResult` items."""
+
+    name = "veille-watch"
+    # We judge every status ourselves (304, 404, 410, 5xx after retries).
+    custom_settings: dict[str, Any] = {"HTTPERROR_ALLOW_ALL": True}
+
+    def __init__(
+        self,
+        targets: Sequence[WatchTarget] = (),
+        extract_workers: int = 0,
+        max_size: int = 10 * 1024 * 1024,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.targets = list(targets)
+        self.max_size = max_size
+        self._executor: Executor | None = None
+        if extract_workers > 1 and len(self.targets) >= POOL_THRESHOLD:
+            # forkserver: forking a process that runs a reactor and threads is unsafe.
+            self._executor = ProcessPoolExecutor(
+                extract_workers, mp_context=get_context("forkserver")
+            )
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """One conditional GET per target."""
+        for target in self.targets:
+            headers: dict[str, str] = {}
+            if target.etag:
+                headers["If-None-Match"] = target.etag
+            if target.last_modified:
+                headers["If-Modified-Since"] = target.last_modified
+            yield scrapy.Request(
+                target.url,
+                headers=headers,
+                callback=self.parse,
+                errback=self.on_error,
+                dont_filter=True,
+                meta={"veille_target": target, "veille_started": time.monotonic()},
+            )
+
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[FetchResult]:
+        """Judge the response, then extract the article when there is one to extract."""
+        target: WatchTarget = response.meta["veille_target"]
+        result, needs_extraction = result_from_response(target, response, max_size=self.max_size)
+        result = replace(result, duration_ms=_ms_since(response.meta))
+        if needs_extraction and result.raw is not None:
+            args = (result.raw, result.content_type, response.url, target.selector, target.ignore)
+            if self._executor is not None:
+                loop = asyncio.get_running_loop()
+                state, article, encoding, error = await loop.run_in_executor(
+                    self._executor, extract_page, *args
+                )
+            else:
+                state, article, encoding, error = extract_page(*args)
+            result = replace(result, state=state, article=article, encoding=encoding, error=error)
+        yield result
+
+    def on_error(self, failure: Failure) -> FetchResult:
+        """A download that failed for good (after Scrapy's retries)."""
+        request = failure.request  # type: ignore[attr-defined]
+        target: WatchTarget = request.meta["veille_target"]
+        state, error = classify_failure(failure)
+        logger.debug("fetch of %s failed: %s (%s)", target.url, state, error)
+        response = getattr(failure.value, "response", None)
+        return FetchResult(
+            page_id=target.page_id,
+            url=target.url,
+            state=state,
+            fetched_at=time.time(),
+            duration_ms=_ms_since(request.meta),
+            http_status=getattr(response, "status", None),
+            error=error,
+        )
+
+    async def closed(self, reason: str) -> None:  # noqa: D401 - Scrapy hook
+        """Shut the extraction pool down with the spider."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _ms_since(meta: dict[str, Any]) -> int:
+    started = meta.get("veille_started")
+    return int((time.monotonic() - started) * 1000) if isinstance(started, float) else 0

@@ -1,0 +1,138 @@
+"""Open the veille database: pragmas, integrity check, migrations.
+
+Exceptions::
+
+    StorageError            the database cannot be opened, checked or written
+    ├── DatabaseCorrupt     PRAGMA quick_check failed: restore from a backup
+    └── DatabaseReadOnly    the file or its folder is not writable
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StorageError(Exception):
+    """The database cannot be opened, checked or written."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class DatabaseCorrupt(StorageError):
+    """The integrity check failed."""
+
+
+class DatabaseReadOnly(StorageError):
+    """The database file or its folder cannot be written."""
+
+
+def utcnow_iso() -> str:
+    """Now, as ISO 8601 UTC with seconds and a Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_from_unix(ts: float) -> str:
+    """A Unix time as ISO 8601 UTC with a Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_database(path: Path, *, check: bool = True, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the database at ``path``.
+
+    WAL lets Datasette read while veille writes; ``synchronous=NORMAL`` keeps one transaction
+    per page cheap and still atomic on a crash (only a power cut can lose the last commits).
+    """
+    path = Path(path)
+    if readonly:
+        if not path.exists():
+            raise StorageError(
+                f"{path}: no database yet; run `veille check` first to create it", path=path
+            )
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        return sqlite_utils.Database(conn)
+    if path.parent and not path.parent.exists():
+        raise StorageError(
+            f"{path}: folder {path.parent} does not exist; create it or change `database`",
+            path=path,
+        )
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db = sqlite_utils.Database(conn)
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if check:
+            _quick_check(db, path)
+        migrate(db)
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "readonly" in text or "unable to open" in text:
+            raise DatabaseReadOnly(
+                f"{path}: cannot write the database ({text}); check the permissions of the "
+                "file and its folder (SQLite also writes -wal and -shm files beside it)",
+                path=path,
+            ) from exc
+        raise StorageError(f"{path}: {text}", path=path) from exc
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseCorrupt(
+            f"{path}: not a usable SQLite database ({exc}); restore it from a backup "
+            "(sqlite3 .backup copy) or move it away to start afresh",
+            path=path,
+        ) from exc
+    return db
+
+
+def _quick_check(db: sqlite_utils.Database, path: Path) -> None:
+    rows = db.execute("PRAGMA quick_check").fetchall()
+    if rows != [("ok",)]:
+        detail = "; ".join(str(r[0]) for r in rows[:3])
+        raise DatabaseCorrupt(
+            f"{path}: integrity check failed ({detail}); veille will not write to a damaged "
+            "database: restore it from a backup",
+            path=path,
+        )
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The migration level of ``db`` (0 for a new file)."""
+    if "schema_version" not in db.table_names():
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations ``db`` lacks, each in its own transaction; return the new level."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
+    )
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise StorageError(
+            f"database schema {current} is newer than this veille ({SCHEMA_VERSION}); upgrade veille"
+        )
+    for level in range(current + 1, SCHEMA_VERSION + 1):
+        with db.atomic():
+            for statement in MIGRATIONS[level - 1]:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                [level, utcnow_iso()],
+            )
+        logger.info("database migrated to schema %d", level)
+    return SCHEMA_VERSION
