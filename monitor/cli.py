@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.config import config_path, load_config
+from monitor.config import config_path, load_config, url_problem
 from monitor.errors import ConfigError, VeilleError
 from storage.db import StorageError
 
@@ -112,7 +112,6 @@ def init(ctx: click.Context, force: bool) -> None:
 @click.pass_context
 def add(ctx: click.Context, urls: tuple[str, ...], topic: str | None) -> None:
     """Watch one or more article URLs (- reads URLs from standard input, one per line)."""
-    from monitor.urls import check_url
     from storage.pages import add_pages
 
     config = _load(ctx)
@@ -123,7 +122,7 @@ def add(ctx: click.Context, urls: tuple[str, ...], topic: str | None) -> None:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            problem = check_url(line)
+            problem = url_problem(line)
             if problem:
                 raise click.UsageError(f"{line!r}: {problem}")
             wanted.append(line)

@@ -541,6 +541,15 @@ def _url(value: Any) -> str:
 _CSS = HTMLTranslator()
 
 
+def url_problem(text: str) -> str | None:
+    """What is wrong with ``text`` as a page URL (same rules as the config file), or None."""
+    try:
+        _url(text)
+    except _Invalid as err:
+        return f"{err.message} — {err.hint}" if err.hint else err.message
+    return None
+
+
 def _selector(value: Any) -> str:
     """A CSS selector that cssselect can turn into XPath (as lxml and parsel do)."""
     text = _string(value)

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
 # Paragraphs at least this similar (shared words, 0..1) are one paragraph edited, not two.
 DIFF_PAIR_SIMILARITY = 0.5
-# Beyond this many old × new paragraphs in one replaced block, skip pairing (a rewrite).
+# Beyond this many (old x new) paragraphs in one replaced block, skip pairing (a rewrite).
 DIFF_PAIR_MAX_CELLS = 2500
 # Quoted fragments in summaries are cut to about this many characters.
 DIFF_QUOTE_WIDTH = 60
@@ -157,7 +157,7 @@ class _Step:
 def _body_record(old: str, new: str, quotes: tuple[str, str], stealth: bool) -> ChangeRecord:
     old_paras, new_paras = paragraphs(old), paragraphs(new)
     matcher = difflib.SequenceMatcher(None, old_paras, new_paras, autojunk=False)
-    steps = _align(matcher)
+    steps = _align(matcher, old_paras, new_paras)
     added = removed = 0
     ops: list[dict[str, object]] = []
     for step in steps:
@@ -195,9 +195,11 @@ def _para_op(op: str, index: int, old: str, new: str) -> dict[str, object]:
     return {"op": op, "paragraph": index + 1, "unit": "paragraph", "old": old, "new": new}
 
 
-def _align(matcher: difflib.SequenceMatcher[str]) -> list[_Step]:
-    """Paragraph-level steps, in reading order; equal paragraphs omitted."""
-    old, new = matcher.a, matcher.b
+def _align(matcher: difflib.SequenceMatcher[str], old: list[str], new: list[str]) -> list[_Step]:
+    """Paragraph-level steps from ``old`` to ``new`` (matched by ``matcher``), in reading order.
+
+    Equal paragraphs are skipped.
+    """
     steps: list[_Step] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -398,7 +400,10 @@ _RESET = "\x1b[0m"
 
 
 def render_terminal(records: Sequence[ChangeRecord], *, color: bool) -> str:
-    """Records as text for a terminal: ANSI red strike-through and green, or ``[-…-]{+…+}``."""
+    """Records as text for a terminal: ANSI red strike-through and green, or ``[-…-]{+…+}``.
+
+    No trailing newline (``click.echo`` adds one); no records give ``""``.
+    """
 
     def deleted(text: str) -> str:
         return f"{_RED_STRIKE}{text}{_RESET}" if color else f"[-{text}-]"
@@ -437,7 +442,7 @@ def render_terminal(records: Sequence[ChangeRecord], *, color: bool) -> str:
             lines.append("  " + inline(record.ops))
         elif record.kind == "body":
             lines.extend(_render_body(record.ops, inline, deleted, inserted))
-    return "\n".join(lines) + "\n" if lines else ""
+    return "\n".join(lines)
 
 
 def _render_body(
@@ -534,7 +539,7 @@ def _unified(
 
 
 def _hunk_range(start: int, stop: int) -> str:
-    """A unified diff range, as ``difflib`` writes it (1-based; empty ranges name the line before)."""
+    """A unified diff range as ``difflib`` writes it (1-based; empty: the line before)."""
     length = stop - start
     beginning = start + 1 if length else start
     return f"{beginning}" if length == 1 else f"{beginning},{length}"

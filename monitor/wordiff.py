@@ -15,6 +15,7 @@ of spacing around punctuation is a change, shown as such.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -57,7 +58,7 @@ class WordDiff:
 
     old: list[str]
     new: list[str]
-    codes: list[Opcode] = field(default_factory=list)
+    codes: Sequence[Opcode] = field(default_factory=list)
 
     @classmethod
     def of(cls, old: str, new: str) -> WordDiff:

@@ -46,7 +46,7 @@ from spiders.errors import SpiderError
 from spiders.items import Article, normalise_body, normalise_line
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from lxml.html import HtmlElement
 
@@ -65,6 +65,22 @@ _BLOCK_TAGS = frozenset(
     "address article aside blockquote caption center dd details dialog div dl dt fieldset "
     "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main nav ol p pre "
     "section summary table tbody tfoot thead tr ul".split()
+)
+# Ads and counters named plainly (class="ad", class="views") that trafilatura's own lists miss
+# because they look for longer names. Whole class tokens or a whole id only, so "header",
+# "download" or "pubdate" never match.
+_NOISE_NAMES = frozenset(
+    "ad ads advert adverts advertisement advertising adsbygoogle ad-slot ad-container pub "
+    "publicite publicité sponsor sponsored promo views view-count viewcount post-views page-views "
+    "pageviews hit-counter read-count nb-vues vues".split()
+)
+# Site chrome that may show a date unrelated to the article (today's date, a comment's date):
+# removed before htmldate looks for a publication date. Substrings of class or id.
+_CHROME_TAGS = frozenset({"nav", "footer", "aside", "form"})
+_CHROME_NAMES = re.compile(
+    "widget|sidebar|menu|navbar|masthead|ticker|weather|clock|today|current-date|date-du-jour|"
+    "breaking|trending|most-read|popular|related|comment|footer",
+    re.IGNORECASE,
 )
 _SKIPPED_TAGS = frozenset("script style noscript template svg math iframe object select".split())
 _CELL_TAGS = frozenset({"td", "th"})
@@ -95,9 +111,13 @@ def extract_article(
     elements, one paragraph per block element. ``ignore`` regexes are deleted from the body.
     An invalid selector raises :class:`ValueError` (see :func:`check_selector`).
     """
+    if selector is not None:
+        check_selector(selector)
     tree = parse_html(html, url)
     if tree is None:
         return Article(title="", body="")
+    meta = read_metadata(tree, url)
+    drop_noise(tree)
     if selector is not None:
         body = selected_text(tree, selector)
     else:
@@ -105,12 +125,14 @@ def extract_article(
     body = normalise_body(body)
     if ignore:
         body = remove_ignored(body, ignore)
-    meta = read_metadata(tree, url)
+    published = meta.published
+    if published is None and meta.modified is None:
+        published = guess_published(tree, url)  # last: it prunes the tree
     return Article(
         title=meta.title,
         body=body,
         authors=meta.authors,
-        published=meta.published,
+        published=published,
         modified=meta.modified,
         language=meta.language,
         canonical_url=meta.canonical_url,
@@ -137,6 +159,41 @@ def parse_html(html: str, url: str) -> HtmlElement | None:
         raise ExtractionError(url, str(error)) from error
     except (ValueError, etree.LxmlError) as error:
         raise ExtractionError(url, str(error)) from error
+
+
+def drop_noise(tree: HtmlElement) -> None:
+    """Remove, in place, the elements plainly named as ads or counters (their tail text stays)."""
+    _drop(tree, _is_noise)
+
+
+def _is_noise(el: HtmlElement) -> bool:
+    names = el.get("class")
+    if names and not _NOISE_NAMES.isdisjoint(names.lower().split()):
+        return True
+    name = el.get("id")
+    return bool(name) and name.lower() in _NOISE_NAMES
+
+
+def _is_chrome(el: HtmlElement) -> bool:
+    if el.tag in _CHROME_TAGS:
+        return True
+    if el.tag == "header":  # a page header, not an article's own header with its dates
+        return not any(a.tag in ("article", "main") for a in el.iterancestors())
+    return bool(_CHROME_NAMES.search(el.get("class") or "") or _CHROME_NAMES.search(el.get("id") or ""))
+
+
+def _drop(tree: HtmlElement, matches: Callable[[HtmlElement], bool]) -> None:
+    """Remove the elements of ``<body>`` for which ``matches`` is true, keeping their tail text.
+
+    A plain Python walk: an XPath with EXSLT regexes calls back into Python for every element
+    and is several times slower.
+    """
+    body = tree.find("body")
+    if body is None:
+        return
+    doomed = [el for el in body.iterdescendants() if isinstance(el.tag, str) and matches(el)]
+    for el in doomed:
+        el.drop_tree()
 
 
 def _trafilatura_body(tree: HtmlElement, url: str) -> str:
@@ -311,8 +368,6 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
         found_published, found_modified = _itemprop_dates(tree)
         published = published or found_published
         modified = modified or found_modified
-    if published is None and modified is None:
-        published = _htmldate(tree, url)
     canonical = signals.canonical or signals.first(("og:url",))
     return PageMetadata(
         title=normalise_line(title),
@@ -483,10 +538,16 @@ def _itemprop_dates(tree: HtmlElement) -> tuple[str | None, str | None]:
     return found.get("datePublished"), found.get("dateModified")
 
 
-def _htmldate(tree: HtmlElement, url: str) -> str | None:
-    """htmldate's guess at the original publication date (markup only, no free-text search)."""
+def guess_published(tree: HtmlElement, url: str) -> str | None:
+    """htmldate's guess at the publication date, for pages whose markup gives none.
+
+    The date is part of a version, so it must not come from a widget that shows today's date or
+    from a comment: site chrome and comment sections are removed from ``tree`` (in place) first,
+    and htmldate searches markup only (``extensive_search=False``).
+    """
+    _drop(tree, _is_chrome)
     try:
-        # htmldate deep-copies a tree it is given, so ours stays intact.
+        # htmldate deep-copies a tree it is given.
         return find_date(tree, url=url, extensive_search=False, original_date=True)
     except (ValueError, TypeError, RecursionError, etree.LxmlError) as error:
         logger.debug("htmldate failed on %s: %s", url, error)
