@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from monitor.crawl import extract_workers, run_in_reactor, scrapy_settings
 from monitor.record import Outcome, Recorder
-from spiders.items import WatchTarget
+from spiders.items import FetchResult, WatchTarget
 from spiders.watch import WatchSpider
 from storage.db import open_database
 from storage.pages import PageRow, all_pages, due_pages, ensure_topic
@@ -134,22 +134,25 @@ async def check_cycle(
         on_start(len(pages))
     recorder = Recorder(db, intervals=_intervals(db, config))
 
-    def collect(outcome: Outcome) -> None:
+    def sink(result: FetchResult) -> None:
+        try:
+            outcome = recorder.record(result)
+        except Exception as exc:  # one page that cannot be stored never stops the cycle
+            logger.exception("could not record %s", result.url)
+            outcome = Outcome(result.url, "store_error", error=f"{type(exc).__name__}: {exc}")
         if outcome.state != "pending_confirm":
             summary.add(outcome)
         if on_outcome:
             on_outcome(outcome)
 
-    runner = AsyncCrawlerRunner(
-        scrapy_settings(config.http, recorder=recorder, on_outcome=collect)
-    )
+    runner = AsyncCrawlerRunner(scrapy_settings(config.http))
     targets = _targets(pages, config)
     workers = extract_workers()
     for _ in range(1 + MAX_CONFIRM_ROUNDS):
         if not targets:
             break
         await runner.crawl(
-            WatchSpider, targets=targets, extract_workers=workers,
+            WatchSpider, targets=targets, sink=sink, extract_workers=workers,
             max_size=config.http.max_response_size,
         )
         # Pages whose article mostly vanished are fetched once more to confirm it.

@@ -70,7 +70,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         level = logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # Scrapy's own INFO lines (stats, middlewares) are noise at veille's INFO level.
-    logging.getLogger("scrapy").setLevel(max(level, logging.WARNING) if verbose < 2 else level)
+    # Scrapy's own lines (stats, size warnings) repeat what the summary says, unless debugging.
+    logging.getLogger("scrapy").setLevel(logging.ERROR if verbose < 2 else level)
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     logging.getLogger("htmldate").setLevel(logging.ERROR)
 
@@ -155,8 +156,6 @@ def check(ctx: click.Context, check_all: bool, urls: tuple[str, ...]) -> None:
     def on_outcome(outcome: Any) -> None:
         if bar is not None and outcome.state != "pending_confirm":
             bar.update(1)
-        if outcome.changes:
-            logger.info("%s: %s", outcome.url, ", ".join(outcome.changes))
 
     try:
         summary = run_check(

@@ -13,7 +13,6 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitor.pipeline import ON_OUTCOME_SETTING, RECORDER_SETTING
 
 if TYPE_CHECKING:
     from monitor.config import HttpSettings
@@ -24,7 +23,7 @@ T = TypeVar("T")
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 
-def scrapy_settings(http: HttpSettings, *, recorder: object, on_outcome: object = None) -> dict[str, Any]:
+def scrapy_settings(http: HttpSettings) -> dict[str, Any]:
     """Scrapy settings for a watch crawl; politeness and limits come from Scrapy itself."""
     return {
         "BOT_NAME": "veille",
@@ -35,6 +34,10 @@ def scrapy_settings(http: HttpSettings, *, recorder: object, on_outcome: object 
         "DOWNLOAD_DELAY": http.download_delay,
         "AUTOTHROTTLE_ENABLED": http.autothrottle,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(http.concurrency_per_domain),
+        # Scrapy starts every site at 5 s between requests; veille's pages are few per site
+        # per cycle, so start lower and let the measured latency set the pace.
+        "AUTOTHROTTLE_START_DELAY": max(http.download_delay, 0.5),
+        "AUTOTHROTTLE_MAX_DELAY": 30.0,
         "DOWNLOAD_TIMEOUT": http.timeout,
         "DNS_TIMEOUT": min(http.timeout, 20.0),
         "DOWNLOAD_MAXSIZE": http.max_response_size,
@@ -46,6 +49,8 @@ def scrapy_settings(http: HttpSettings, *, recorder: object, on_outcome: object 
         # A cookie jar would make pages differ by session; watching wants the public page.
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19 opens a remote-control HTTP port per crawl: a daemon must not.
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_ENABLED": True,
         "TWISTED_REACTOR": ASYNCIO_REACTOR,
         # Only http and https: a watched or discovered URL must never read local files.
@@ -56,8 +61,6 @@ def scrapy_settings(http: HttpSettings, *, recorder: object, on_outcome: object 
         },
         "ITEM_PIPELINES": {"monitor.pipeline.StorePipeline": 300},
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
-        RECORDER_SETTING: recorder,
-        ON_OUTCOME_SETTING: on_outcome,
     }
 
 

@@ -1,7 +1,8 @@
-"""The Scrapy item pipeline that hands each fetch result to the recorder.
+"""The Scrapy item pipeline that hands each fetch result to the cycle's recorder.
 
-Scrapy builds it from ``ITEM_PIPELINES``; the recorder and a progress callback come in through
-the crawler settings, so ``spiders/`` never imports ``monitor/``.
+Scrapy builds it from ``ITEM_PIPELINES``; the recorder travels as the spider's ``sink`` keyword
+(settings are deep-copied, a database connection cannot be), so ``spiders/`` never imports
+``monitor/``.
 """
 
 from __future__ import annotations
@@ -15,37 +16,30 @@ from spiders.items import FetchResult
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from monitor.record import Outcome, Recorder
-
 logger = logging.getLogger(__name__)
-
-RECORDER_SETTING = "VEILLE_RECORDER"
-ON_OUTCOME_SETTING = "VEILLE_ON_OUTCOME"
 
 
 class StorePipeline:
-    """Record every :class:`FetchResult` as it arrives (one transaction each)."""
+    """Pass every :class:`FetchResult` to the spider's ``sink`` as it arrives."""
 
-    def __init__(self, recorder: Recorder, on_outcome: Callable[[Outcome], None] | None) -> None:
-        self.recorder = recorder
-        self.on_outcome = on_outcome
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        """Take the recorder the check cycle put in the settings."""
-        return cls(crawler.settings[RECORDER_SETTING], crawler.settings.get(ON_OUTCOME_SETTING))
+        """Scrapy's constructor hook."""
+        return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
         """Store one result; an error here is logged and the crawl goes on."""
         if not isinstance(item, FetchResult):
             return item
-        from monitor.record import Outcome
-
+        sink: Callable[[FetchResult], None] | None = getattr(self.crawler.spider, "sink", None)
+        if sink is None:
+            logger.warning("no result sink on the spider; %s is not recorded", item.url)
+            return item
         try:
-            outcome = self.recorder.record(item)
-        except Exception as exc:  # one bad page never stops the cycle
+            sink(item)
+        except Exception:  # one bad page never stops the cycle
             logger.exception("could not record %s", item.url)
-            outcome = Outcome(item.url, "store_error", error=f"{type(exc).__name__}: {exc}")
-        if self.on_outcome is not None:
-            self.on_outcome(outcome)
         return item

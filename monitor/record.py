@@ -153,7 +153,8 @@ class Recorder:
     def _gone(self, page: PageRow, result: FetchResult) -> Outcome:
         now = result.fetched_at
         changes: list[str] = []
-        if page.state != "removed":
+        # A page that never had a version was never "published" as far as we know.
+        if page.state != "removed" and page.current_version is not None:
             insert_change(
                 self.db, page_id=page.id, detected_at=iso_from_unix(now), kind="removed",
                 summary=f"page removed (HTTP {result.http_status})",
@@ -169,6 +170,8 @@ class Recorder:
             errors_in_row=0, etag=None, last_modified=None,
             next_check_at=self._schedule(page, now),
         )
+        if page.current_version is None:  # never seen: the URL is probably wrong
+            return Outcome(page.url, "not_found", error=f"HTTP {result.http_status}")
         return Outcome(page.url, "removed" if changes else "gone", changes)
 
     def _failed(self, page: PageRow, result: FetchResult) -> Outcome:

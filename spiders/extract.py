@@ -43,7 +43,7 @@ from lxml.cssselect import CSSSelector
 from lxml.html import HTMLParser, document_fromstring
 
 from spiders.errors import SpiderError
-from spiders.items import Article, normalise_body, normalise_line
+from spiders.items import Article, normalise_body, normalise_line, paragraphs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -82,6 +82,7 @@ _CHROME_NAMES = re.compile(
     "breaking|trending|most-read|popular|related|comment|footer",
     re.IGNORECASE,
 )
+_WORD = re.compile(r"\w")
 _SKIPPED_TAGS = frozenset("script style noscript template svg math iframe object select".split())
 _CELL_TAGS = frozenset({"td", "th"})
 
@@ -122,7 +123,7 @@ def extract_article(
         body = selected_text(tree, selector)
     else:
         body = _trafilatura_body(tree, url)
-    body = normalise_body(body)
+    body = clean_body(body)
     if ignore:
         body = remove_ignored(body, ignore)
     published = meta.published
@@ -179,7 +180,8 @@ def _is_chrome(el: HtmlElement) -> bool:
         return True
     if el.tag == "header":  # a page header, not an article's own header with its dates
         return not any(a.tag in ("article", "main") for a in el.iterancestors())
-    return bool(_CHROME_NAMES.search(el.get("class") or "") or _CHROME_NAMES.search(el.get("id") or ""))
+    names = f"{el.get('class') or ''} {el.get('id') or ''}"
+    return bool(_CHROME_NAMES.search(names))
 
 
 def _drop(tree: HtmlElement, matches: Callable[[HtmlElement], bool]) -> None:
@@ -278,7 +280,16 @@ def remove_ignored(body: str, ignore: Sequence[re.Pattern[str]]) -> str:
     for pattern in ignore:
         body = pattern.sub("", body)
     # Drops the paragraphs a pattern emptied and the double spaces it left.
-    return normalise_body(body)
+    return clean_body(body)
+
+
+def clean_body(text: str) -> str:
+    """:func:`normalise_body`, without the paragraphs that hold no letter or digit.
+
+    Those are separators ("* * *") and the cells of empty tables ("| | |"): no content, only
+    spurious changes when a layout table gains a row.
+    """
+    return "\n\n".join(p for p in paragraphs(normalise_body(text)) if _WORD.search(p))
 
 
 # --- metadata -------------------------------------------------------------------------------
@@ -306,6 +317,7 @@ _DESCRIPTION_KEYS = ("description", "og:description", "twitter:description", "dc
 _LANGUAGE_KEYS = ("content-language", "dc.language", "dcterms.language", "language", "og:locale")
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
 _BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door)\s+", re.IGNORECASE)
+_SITE_SUFFIX = re.compile(r"\s*[|\-–—:·•»_]")
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _CDATA = re.compile(r"^\s*(?://|/\*)?\s*<!\[CDATA\[|(?://|/\*)?\s*\]\]>\s*(?:\*/)?\s*$")
 
@@ -354,8 +366,8 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     parsely = _parsely_page(signals)
 
     title = (
-        _ld_title(ld, signals.title_tag) or signals.first(_TITLE_KEYS)
-        or _ld_text(parsely.get("title")) or signals.title_tag or _first_h1(tree) or ""
+        _ld_title(ld, signals) or signals.first(_TITLE_KEYS)
+        or _ld_text(parsely.get("title")) or _title_tag_or_h1(tree, signals.title_tag) or ""
     )
     authors = (
         _ld_authors(ld.get("author") or ld.get("creator"), signals.ids)
@@ -453,12 +465,19 @@ def _ld_text(value: object) -> str | None:
     return normalise_line(unescape(value)) or None
 
 
-def _ld_title(ld: dict[str, Any], title_tag: str | None) -> str | None:
+def _ld_title(ld: dict[str, Any], signals: _Signals) -> str | None:
     """``headline``, or ``name`` when only that one appears in ``<title>`` (Wikipedia's headline
-    is a description)."""
+    is a description) and it is not the site's name."""
     headline, name = _ld_text(ld.get("headline")), _ld_text(ld.get("name"))
+    title_tag = signals.title_tag
     if headline and name and title_tag and name in title_tag and headline not in title_tag:
-        return name
+        publisher = ld.get("publisher")
+        site_names = {
+            signals.first(("og:site_name", "application-name")),
+            _ld_text(publisher.get("name")) if isinstance(publisher, dict) else None,
+        }
+        if name not in site_names:
+            return name
     return headline or name
 
 
@@ -520,8 +539,8 @@ def _parsely_page(signals: _Signals) -> dict[str, Any]:
 def _meta_date(signals: _Signals, keys: Sequence[str], extra: object) -> str | None:
     for key in keys:
         for value in signals.meta.get(key, ()):
-            if (date := _iso_date(value)) is not None:
-                return date
+            if (found := _iso_date(value)) is not None:
+                return found
     return _iso_date(extra)
 
 
@@ -532,9 +551,9 @@ def _itemprop_dates(tree: HtmlElement) -> tuple[str | None, str | None]:
         prop = el.get("itemprop")
         if prop in found:
             continue
-        date = _iso_date(el.get("datetime") or el.get("content") or el.text_content())
-        if date is not None:
-            found[prop] = date
+        value = _iso_date(el.get("datetime") or el.get("content") or el.text_content())
+        if value is not None:
+            found[prop] = value
     return found.get("datePublished"), found.get("dateModified")
 
 
@@ -582,12 +601,12 @@ def _language(tree: HtmlElement, ld: dict[str, Any], signals: _Signals) -> str |
     return found.strip().replace("_", "-").split(",")[0].strip() or None
 
 
-def _first_h1(tree: HtmlElement) -> str | None:
-    for h1 in tree.iter("h1"):
-        text = normalise_line(h1.text_content())
-        if text:
-            return text
-    return None
+def _title_tag_or_h1(tree: HtmlElement, title_tag: str | None) -> str | None:
+    """The first ``<h1>`` when ``<title>`` is that plus the site name ("Headline | Site")."""
+    h1 = next((text for el in tree.iter("h1") if (text := normalise_line(el.text_content()))), None)
+    if title_tag and h1 and title_tag.startswith(h1) and _SITE_SUFFIX.match(title_tag[len(h1):]):
+        return h1
+    return title_tag or h1
 
 
 def _absolute(base: str, href: str | None) -> str | None:

@@ -112,8 +112,11 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
     if isinstance(exc, ResponseDataLossError):
         return "truncated", "response shorter than announced (connection lost mid-body)"
     if isinstance(exc, DownloadCancelledError):
-        return ("too_large", text) if "maxsize" in text or "size" in text else ("error", text)
+        # Scrapy cancels a download only when it passes DOWNLOAD_MAXSIZE.
+        return "too_large", text if text != type(exc).__name__ else "response larger than the limit"
     if isinstance(exc, IgnoreRequest):
+        if "MAXSIZE" in text:  # a compressed body that inflates past the limit (a bomb)
+            return "too_large", text
         if "redirections" in text:
             return "redirect_loop", text
         if "robots.txt" in text:

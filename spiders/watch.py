@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
 from multiprocessing import get_context
@@ -41,12 +41,15 @@ class WatchSpider(scrapy.Spider):
     def __init__(
         self,
         targets: Sequence[WatchTarget] = (),
+        sink: Callable[[FetchResult], None] | None = None,
         extract_workers: int = 0,
         max_size: int = 10 * 1024 * 1024,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.targets = list(targets)
+        # Where results go: the item pipeline calls it (it lives in monitor/, not here).
+        self.sink = sink
         self.max_size = max_size
         self._executor: Executor | None = None
         if extract_workers > 1 and len(self.targets) >= POOL_THRESHOLD:

@@ -12,7 +12,11 @@ Control routes (plain GETs, answered once the change is in place):
 - ``/__round/<k>``: serve round ``k``; answers ``{"round": k, "pages": n}``;
 - ``/__conditional/on`` or ``/off``: send validators (ETag, Last-Modified) and answer 304, or not;
 - ``/__truth/<k>``: the ground truth of round ``k`` as JSON ``{path: kind}`` (empty but for k=2);
+- ``/__stats``: how many responses of each status the pages got (``/__stats/reset`` zeroes it);
 - ``/__urls``: every page URL, one per line.
+
+Rounds are rendered once and kept, so switching back and forth is quick. A page switched back
+gets a fresh ``Last-Modified`` but its old ``ETag`` (see ``LocalSite.set``).
 
 Pages are gzipped for clients that accept it, as real news sites do (``--no-gzip`` to turn it off).
 """
@@ -20,6 +24,7 @@ Pages are gzipped for clients that accept it, as real news sites do (``--no-gzip
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import logging
 import random
@@ -47,6 +52,7 @@ class BenchSite:
         by_slug = {spec.slug: spec for spec in self.round1}
         self.truth = {by_slug[slug].path: kind for slug, kind in truth.items()}
         self.current = 0
+        self._rounds: dict[int, tuple[dict[str, bytes], dict[str, bytes]]] = {}
         self._lock = threading.Lock()
 
     def specs(self, number: int) -> list[ArticleSpec]:
@@ -58,12 +64,16 @@ class BenchSite:
         with self._lock:
             if number == self.current:
                 return
-            base = self.site.base_url
-            bodies = {
-                spec.path: render(spec, noise_seed=number, base_url=base).encode("utf-8")
-                for spec in self.specs(number)
-            }
-            self.site.set_many(bodies)
+            if number not in self._rounds:  # render and compress a round once, reuse it after
+                base = self.site.base_url
+                bodies = {
+                    spec.path: render(spec, noise_seed=number, base_url=base).encode("utf-8")
+                    for spec in self.specs(number)
+                }
+                packed = {p: gzip.compress(b, 6, mtime=0) for p, b in bodies.items()}
+                self._rounds[number] = (bodies, packed if self.site.compress else {})
+            bodies, packed = self._rounds[number]
+            self.site.set_many(bodies, gzipped=packed)
             self.current = number
             logger.info("serving round %d (%d pages)", number, len(bodies))
 
@@ -79,6 +89,10 @@ class BenchSite:
             answer = {"conditional": self.site.conditional}
         elif parts[0] == "__truth" and len(parts) == 2 and parts[1].isdigit():
             answer = self.truth if parts[1] == "2" else {}
+        elif parts[0] == "__stats":
+            answer = {str(k): v for k, v in sorted(self.site.served.items())}
+            if parts[1:] == ["reset"]:
+                self.site.served.clear()
         elif parts[0] == "__urls":
             answer = None
         else:

@@ -1,27 +1,27 @@
-"""The fault routes of the local site: the bad answers of the shared FAULTS.md, rows F1–F6, F8, F10, F11.
+"""Fault routes of the local site: the bad answers of the shared FAULTS.md (F1–F6, F8, F10, F11).
 
 :func:`install` adds them to every :class:`~tests.servers.http.LocalSite`:
 
-=================================  =========================================================================
-``/fault/gzip-bomb``               F1: ``Content-Encoding: gzip``, about 1 MB that inflates to 1 GiB of zeros
-``/fault/huge``                    F2: 50 MiB with an honest ``Content-Length``, streamed from one buffer
-``/fault/huge-chunked``            F3: chunked, no length, 64 KiB chunks until the client leaves (200 MiB cap)
-``/fault/slow``                    F4: headers, then 1 byte per second (``?interval=0.2&bytes=64``)
-``/fault/hang``                    F5: reads the request and never answers (``?seconds=60``)
-``/fault/drop``                    F6: declares a length, sends half of it, closes the connection
-``/fault/redirect-loop``           F8: 302 to ``/fault/redirect-loop-b``, which 302s back
-``/fault/meta-refresh-loop``       F8: a page whose ``<meta http-equiv=refresh>`` points to itself
-``/fault/empty``                   F10: 200 with an empty body
-``/fault/challenge``               F10: a "Just a moment..." bot challenge (403; ``?status=200`` for a 200)
-``/fault/cookie-wall``             F10: 200, a consent wall instead of the article
-``/fault/soft-404``                F10: 200, "Page introuvable"
-``/fault/not-html``                a PDF (``application/pdf``)
-``/fault/latin1-declares-utf8``    F11: a French article in cp1252 bytes, header (and meta) say UTF-8
-``/fault/utf8-declares-latin1``    F11: the same article in UTF-8 bytes, header says ISO-8859-1
-=================================  =========================================================================
+- ``/fault/gzip-bomb`` (F1): ``Content-Encoding: gzip``, about 1 MB inflating to 1 GiB of zeros;
+- ``/fault/huge`` (F2): 50 MiB with an honest ``Content-Length``, streamed from one buffer;
+- ``/fault/huge-chunked`` (F3): chunked, 64 KiB chunks until the client leaves (200 MiB cap);
+- ``/fault/slow`` (F4): headers, then 1 byte per second (``?interval=0.2&bytes=64``);
+- ``/fault/hang`` (F5): reads the request and never answers (``?seconds=60``);
+- ``/fault/drop`` (F6): declares a length, sends half of it, closes the connection;
+- ``/fault/redirect-loop`` (F8): 302 to ``/fault/redirect-loop-b``, which 302s back;
+- ``/fault/meta-refresh-loop`` (F8): a page whose ``<meta http-equiv=refresh>`` is itself;
+- ``/fault/empty`` (F10): 200 with an empty body;
+- ``/fault/challenge`` (F10): a "Just a moment..." bot challenge (403; ``?status=200``);
+- ``/fault/cookie-wall`` (F10): 200, a consent wall instead of the article;
+- ``/fault/soft-404`` (F10): 200, "Page introuvable";
+- ``/fault/not-html``: a PDF (``application/pdf``);
+- ``/fault/latin1-declares-utf8`` (F11): a French article in cp1252 bytes; header and meta say
+  UTF-8;
+- ``/fault/utf8-declares-latin1`` (F11): the same article in UTF-8; header says ISO-8859-1.
 
-The page bodies are also public functions (:func:`challenge_page`…), so a test can serve one at an
-article's own URL for a round: ``site.set("/a.html", challenge_page(), status=403)``.
+Connection refused (F6) needs no route: see :func:`tests.servers.http.unused_port_url`. The page
+bodies are public functions (:func:`challenge_page`…), so a test can serve one at an article's
+own URL for a round: ``site.set("/a.html", challenge_page(), status=403)``.
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ def challenge_page() -> str:
     return (
         '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
         '<meta http-equiv="refresh" content="390"><meta name="robots" content="noindex,nofollow">'
-        "</head><body><div class=\"main-wrapper\" role=\"main\"><div class=\"main-content\">"
+        '</head><body><div class="main-wrapper" role="main"><div class="main-content">'
         '<h1 class="zone-name-title h1">www.exemple-info.test</h1>'
         '<h2 class="h2" id="challenge-running">Checking if the site connection is secure</h2>'
-        '<noscript><div id="challenge-error-title">Enable JavaScript and cookies to continue</div></noscript>'
+        '<noscript><div id="challenge-error-title">Enable JavaScript and cookies to continue'
+        "</div></noscript>"
         '<div id="challenge-body-text">www.exemple-info.test needs to review the security of your '
         "connection before proceeding.</div></div></div>"
         '<script>(function(){window._cf_chl_opt={cvId:"3",cType:"managed",cRay:"8f2c"};'
@@ -240,9 +241,7 @@ def install(site: LocalSite) -> None:
     site.handle("/fault/drop", _drop)
     site.handle("/fault/gzip-bomb", _gzip_bomb)
     site.handle("/fault/challenge", _challenge)
-    site.handle(
-        "/fault/latin1-declares-utf8", _page(lambda: french_page().encode("cp1252"), HTML)
-    )
+    site.handle("/fault/latin1-declares-utf8", _page(lambda: french_page().encode("cp1252"), HTML))
     site.handle(
         "/fault/utf8-declares-latin1",
         _page(lambda: french_page().encode("utf-8"), "text/html; charset=iso-8859-1"),

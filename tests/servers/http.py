@@ -70,6 +70,9 @@ class SiteHandler(BaseHTTPRequestHandler):
     """Serves the routes of ``self.server.site``."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, as real sites and crawlers use
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK stall each keep-alive response by ~40 ms.
+    disable_nagle_algorithm = True
     server: _Server
 
     @property
@@ -126,6 +129,7 @@ class SiteHandler(BaseHTTPRequestHandler):
     def _send_route(self, route: Route, *, head: bool) -> None:
         validators = self.site.conditional and route.conditional and route.status == 200
         if validators and self._not_modified(route):
+            self.site._served(304)
             self.send_response(304)
             self._validator_headers(route)
             self.end_headers()
@@ -140,6 +144,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         )
         if use_gzip:
             body = route.gzipped()
+        self.site._served(route.status)
         self.send_response(route.status)
         for name, value in route.headers.items():
             self.send_header(name, value)
@@ -158,7 +163,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         if route.etag:
             self.send_header("ETag", route.etag)
         if route.last_modified is not None:
-            self.send_header("Last-Modified", email.utils.formatdate(route.last_modified, usegmt=True))
+            self.send_header(
+                "Last-Modified", email.utils.formatdate(route.last_modified, usegmt=True)
+            )
 
     def _not_modified(self, route: Route) -> bool:
         # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since counts only without it.
@@ -188,7 +195,9 @@ class _Server(ThreadingHTTPServer):
 
 
 def _not_found() -> Route:
-    return Route(404, b"<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": HTML}, False)
+    return Route(
+        404, b"<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": HTML}, False
+    )
 
 
 class LocalSite:
@@ -212,6 +221,7 @@ class LocalSite:
         self.compress = compress
         self.conditional = True  # False: no route sends validators or answers 304
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.served: Counter[int] = Counter()  # statuses answered by routes set with set()
         self.stopping = threading.Event()  # streaming fault handlers stop when it is set
         self._routes: dict[str, Route] = {}
         self._prefixes: list[tuple[str, Callable[[SiteHandler], None]]] = []
@@ -299,12 +309,24 @@ class LocalSite:
                 last_modified = max(int(time.time()) + 1, floor)
             self._routes[path] = Route(status, data, all_headers, conditional, etag, last_modified)
 
-    def set_many(self, bodies: dict[str, bytes], *, content_type: str = HTML) -> None:
-        """Serve many pages at once (a benchmark round); same rules as :meth:`set`."""
+    def set_many(
+        self,
+        bodies: dict[str, bytes],
+        *,
+        content_type: str = HTML,
+        gzipped: dict[str, bytes] | None = None,
+    ) -> None:
+        """Serve many pages at once (a benchmark round); same rules as :meth:`set`.
+
+        ``gzipped`` gives bodies already compressed; others are compressed now (with
+        ``compress=True``), not while a crawl is being timed.
+        """
         for path, body in bodies.items():
             self.set(path, body, content_type=content_type)
-            if self.compress:
-                self._routes[path].gzipped()  # compress now, not while timing a crawl
+            if gzipped and path in gzipped:
+                self._routes[path]._gzipped = gzipped[path]
+            elif self.compress:
+                self._routes[path].gzipped()
 
     def redirect(self, path: str, target: str, status: int = 301) -> None:
         """Redirect ``path`` to ``target`` (a path or an absolute URL)."""
@@ -320,7 +342,9 @@ class LocalSite:
         with self._lock:
             self._routes[path] = Route(status, body, {"Content-Type": HTML}, conditional=False)
 
-    def handle(self, path: str, func: Callable[[SiteHandler], None], *, prefix: bool = False) -> None:
+    def handle(
+        self, path: str, func: Callable[[SiteHandler], None], *, prefix: bool = False
+    ) -> None:
         """Let ``func(handler)`` write the whole response for ``path`` (or every path under it)."""
         with self._lock:
             if prefix:
@@ -350,6 +374,10 @@ class LocalSite:
                 self._hits[bare] += 1
             if self.record:
                 self.requests.append((method, path, headers))
+
+    def _served(self, status: int) -> None:
+        with self._lock:
+            self.served[status] += 1
 
     def _lookup(self, path: str) -> Route:
         bare = urlsplit(path).path

@@ -1,15 +1,16 @@
 """A deterministic generator of realistic French and English news article pages.
 
 Every page is about 30 KB of HTML, like a real news site: a header with a large menu, JSON-LD
-``NewsArticle``, OpenGraph tags, a canonical link, the article itself (``<article class="article">``:
-headline, byline, dates, body paragraphs) and, outside the article, the *noise* that makes naive
-page watchers report a change on every fetch: inline scripts with a CSP nonce, rotating ad blocks,
-a view counter, "updated 3 minutes ago" timestamps, a CSRF token, a "most read" list whose order
-changes, a comment count and a few reader comments.
+``NewsArticle``, OpenGraph tags, a canonical link, the article itself
+(``<article class="article">``: headline, byline, dates, body paragraphs) and, outside the
+article, the *noise* that makes naive page watchers report a change on every fetch: inline
+scripts with a CSP nonce, rotating ad blocks, a view counter, "updated 3 minutes ago" timestamps,
+a CSRF token, a "most read" list whose order changes, a comment count and a few reader comments.
 
 The article of a page depends only on its :class:`ArticleSpec`; the noise depends on ``noise_seed``.
 So a test can render the same spec twice with two noise seeds (nothing changed, everything
-looks changed) or apply :func:`mutate` (one true edit of a known kind) and check what a tool reports::
+looks changed) or apply :func:`mutate` (one true edit of a known kind) and check what a tool
+reports::
 
     specs = make_site(200, seed=1)
     html_1 = render(specs[0], noise_seed=1)
@@ -29,7 +30,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
 DEFAULT_BASE_URL: Final = "https://www.exemple-info.test"
@@ -111,7 +112,8 @@ _FR: Final[dict[str, tuple[str, ...]]] = {
         "à l'issue du conseil des ministres", "devant les députés",
         "dans un entretien accordé à la presse régionale", "en marge d'un déplacement à {city}",
         "mardi matin", "après plusieurs semaines de tractations", "sans donner plus de détails",
-        "dans un communiqué publié lundi", "à la surprise générale", "au terme d'une longue réunion",
+        "dans un communiqué publié lundi", "à la surprise générale",
+        "au terme d'une longue réunion",
     ),
     "quote": (
         "Nous ne céderons pas sur l'essentiel", "C'est une étape importante pour le pays",
@@ -167,8 +169,10 @@ _FR: Final[dict[str, tuple[str, ...]]] = {
         "Grenoble", "Angoulême", "Périgueux", "Évry",
     ),
     "comment": (
-        "Enfin une bonne nouvelle, il était temps.", "Encore des promesses qui ne seront pas tenues…",
-        "Article très clair, merci pour ce travail.", "Et qui va payer, au final ? Toujours les mêmes.",
+        "Enfin une bonne nouvelle, il était temps.",
+        "Encore des promesses qui ne seront pas tenues…",
+        "Article très clair, merci pour ce travail.",
+        "Et qui va payer, au final ? Toujours les mêmes.",
         "Je ne comprends pas pourquoi personne n'en parle davantage.",
         "Quelqu'un a-t-il le lien vers le rapport complet ?",
         "C'est exactement ce qui se passe chez nous aussi.", "Faut-il vraiment s'en étonner ?",
@@ -194,8 +198,10 @@ _EN: Final[dict[str, tuple[str, ...]]] = {
         "a £{n}m savings plan", "the reform of unemployment benefits", "a criminal inquiry",
         "the timetable for talks", "a {p}% rise in funding", "the closure of {k} factories",
         "the deal struck with unions", "the energy bill", "{n} new teaching posts",
-        "a new housing support scheme", "the tram line extension", "the National Audit Office report",
-        "cuts to {k} rural bus routes", "a moratorium on offshore wind farms", "the hospital budget",
+        "a new housing support scheme", "the tram line extension",
+        "the National Audit Office report",
+        "cuts to {k} rural bus routes", "a moratorium on offshore wind farms",
+        "the hospital budget",
         "a ban on diesel cars in the city centre", "the findings of the audit",
         "a one-off bonus of £{n}", "the redundancy plan", "the reopening of the maternity unit",
     ),
@@ -223,7 +229,8 @@ _EN: Final[dict[str, tuple[str, ...]]] = {
     "fact": (
         "unemployment fell by {p} points over the quarter", "inflation stands at {p}% over a year",
         "nearly {n} people are affected", "the deficit reached {p}% of GDP",
-        "{k} counties were placed under an amber warning", "visitor numbers rose {p}% since January",
+        "{k} counties were placed under an amber warning",
+        "visitor numbers rose {p}% since January",
         "energy prices jumped {p}% in a year", "{n} applications are still waiting to be processed",
     ),
     "source": (
@@ -254,9 +261,11 @@ _EN: Final[dict[str, tuple[str, ...]]] = {
     ),
     "comment": (
         "Finally some good news, about time.", "More promises that won't be kept...",
-        "Very clear article, thanks for this.", "And who pays in the end? The same people as always.",
+        "Very clear article, thanks for this.",
+        "And who pays in the end? The same people as always.",
         "I don't understand why nobody talks about this more.",
-        "Does anyone have a link to the full report?", "Exactly what is happening where I live too.",
+        "Does anyone have a link to the full report?",
+        "Exactly what is happening where I live too.",
         "Should we really be surprised?",
     ),
 }
@@ -268,7 +277,8 @@ _SWAPS: Final[dict[str, dict[str, str]]] = {
     "fr": {
         "jeudi": "vendredi", "mardi": "mercredi", "lundi": "dimanche", "annoncé": "confirmé",
         "près": "plus", "hausse": "progression", "semaines": "mois", "longue": "courte",
-        "enquête": "information judiciaire", "important": "décisif", "extrêmement": "particulièrement",
+        "enquête": "information judiciaire", "important": "décisif",
+        "extrêmement": "particulièrement",
         "réunion": "séance", "concrètes": "rapides", "fermeture": "suppression",
     },
     "en": {
@@ -294,8 +304,10 @@ _SITE: Final = {
     "fr": {
         "name": "Le Quotidien Exemple", "home": "Accueil", "menu": "Menu", "search": "Rechercher",
         "subscribe": "S'abonner", "login": "Se connecter", "published": "Publié le",
-        "modified": "Mis à jour le", "by": "Par", "at": "à", "most_read": "Les plus lus",
-        "latest": "Le fil info", "ago": "il y a {m} min", "updated_ago": "Mis à jour il y a {m} minutes",
+        "modified": "mis à jour le", "by": "Par", "skip": "Aller au contenu",
+        "most_read": "Les plus lus",
+        "latest": "Le fil info", "ago": "il y a {m} min",
+        "updated_ago": "Mis à jour il y a {m} minutes",
         "views": "{v} lectures", "comments": "Commentaires ({c})", "share": "Partager",
         "newsletter": "Recevez notre newsletter", "email": "Votre adresse e-mail",
         "ad": "Publicité", "related": "Sur le même sujet", "locale": "fr_FR",
@@ -305,7 +317,7 @@ _SITE: Final = {
     "en": {
         "name": "The Example Herald", "home": "Home", "menu": "Menu", "search": "Search",
         "subscribe": "Subscribe", "login": "Sign in", "published": "Published",
-        "modified": "Updated", "by": "By", "at": "at", "most_read": "Most read",
+        "modified": "Updated", "by": "By", "skip": "Skip to content", "most_read": "Most read",
         "latest": "Latest news", "ago": "{m} min ago", "updated_ago": "Updated {m} minutes ago",
         "views": "{v} views", "comments": "Comments ({c})", "share": "Share",
         "newsletter": "Get our newsletter", "email": "Your email address", "ad": "Advertisement",
@@ -422,8 +434,9 @@ def make_article(index: int, rng: random.Random) -> ArticleSpec:
     lang = "fr" if rng.random() < 0.6 else "en"
     words = _WORDS[lang]
     title = _title(lang, rng)
-    tz = timezone(timedelta(hours=1)) if lang == "fr" else timezone.utc
-    published = datetime(2025, 1, 1, 6, 0, tzinfo=tz) + timedelta(minutes=rng.randrange(300 * 24 * 60))
+    tz = timezone(timedelta(hours=1)) if lang == "fr" else UTC
+    start = datetime(2025, 1, 1, 6, 0, tzinfo=tz)
+    published = start + timedelta(minutes=rng.randrange(300 * 24 * 60))
     modified = published + timedelta(minutes=rng.randrange(0, 600))
     authors = tuple(_person(lang, rng) for _ in range(1 if rng.random() < 0.7 else 2))
     count = rng.randint(6, 15)
@@ -621,21 +634,22 @@ def _jsonld(spec: ArticleSpec, url: str) -> str:
 _STYLE: Final = (
     "<style>"
     + "".join(
-        f".c{i}{{margin:{i % 7}px {i % 5}px;padding:{i % 3}px;color:#{(i * 2654435761) % 0xFFFFFF:06x}}}"
+        f".c{i}{{margin:{i % 7}px {i % 5}px;padding:{i % 3}px;"
+        f"color:#{(i * 2654435761) % 0xFFFFFF:06x}}}"
         for i in range(90)
     )
     + "</style>"
 )
 
 
-def _analytics(nonce: str, rng: random.Random, spec: ArticleSpec) -> str:
+def _analytics(nonce: str, noise: random.Random, spec: ArticleSpec) -> str:
     state = {
-        "pageviewId": f"{rng.getrandbits(64):016x}",
-        "abBucket": rng.choice("ABCD"),
-        "renderedAt": 1735700000 + rng.randrange(10**7),
+        "pageviewId": f"{noise.getrandbits(64):016x}",
+        "abBucket": noise.choice("ABCD"),
+        "renderedAt": 1735700000 + noise.randrange(10**7),
         "section": spec.section,
-        "paywall": {"meter": rng.randrange(10), "limit": 10},
-        "experiments": {f"exp{i}": rng.random() < 0.5 for i in range(12)},
+        "paywall": {"meter": noise.randrange(10), "limit": 10},
+        "experiments": {f"exp{i}": noise.random() < 0.5 for i in range(12)},
     }
     return (
         f'<script nonce="{nonce}">window.dataLayer=window.dataLayer||[];'
@@ -645,143 +659,196 @@ def _analytics(nonce: str, rng: random.Random, spec: ArticleSpec) -> str:
     )
 
 
-def render(spec: ArticleSpec, *, noise_seed: int, base_url: str = DEFAULT_BASE_URL) -> str:
-    """The HTML page of ``spec``: the article does not depend on ``noise_seed``, the noise does."""
-    lang = spec.lang
-    ui = _SITE[lang]
-    words = _WORDS[lang]
-    url = base_url.rstrip("/") + spec.path
-    noise = random.Random(f"{spec.slug}|noise|{noise_seed}")
-    nonce = f"{noise.getrandbits(96):024x}"
-    csrf = hashlib.sha256(f"{spec.slug}{noise_seed}".encode()).hexdigest()
-    description = spec.paragraphs[0][:160]
-    image = f"{url.rsplit('/', 1)[0]}/img/{spec.slug}-1200.jpg"
-    out: list[str] = []
-    add = out.append
+def _head(spec: ArticleSpec, url: str, nonce: str, noise: random.Random) -> str:
+    ui = _SITE[spec.lang]
+    description = _a(spec.paragraphs[0][:160])
+    title = _a(spec.title)
+    image = _a(f"{url.rsplit('/', 1)[0]}/img/{spec.slug}-1200.jpg")
+    metas = [
+        ("name", "viewport", "width=device-width, initial-scale=1"),
+        ("name", "description", description),
+        ("property", "og:type", "article"),
+        ("property", "og:title", title),
+        ("property", "og:description", description),
+        ("property", "og:url", _a(url)),
+        ("property", "og:image", image),
+        ("property", "og:site_name", _a(ui["name"])),
+        ("property", "og:locale", ui["locale"]),
+        ("property", "article:published_time", spec.published),
+        ("property", "article:modified_time", spec.modified),
+        ("property", "article:section", spec.section),
+        *(("property", "article:author", _a(author)) for author in spec.authors),
+        ("name", "twitter:card", "summary_large_image"),
+        ("name", "twitter:title", title),
+    ]
+    return (
+        f'<!DOCTYPE html>\n<html lang="{spec.lang}" class="no-js">\n'
+        '<head>\n<meta charset="utf-8">\n'
+        f"<title>{_t(spec.title)} – {_t(ui['name'])}</title>\n"
+        f'<link rel="canonical" href="{_a(url)}">\n'
+        + "".join(f'<meta {attr}="{key}" content="{value}">\n' for attr, key, value in metas)
+        + '<link rel="preload" href="/static/fonts/serif.woff2" as="font" crossorigin>\n'
+        '<link rel="stylesheet" href="/static/css/main.4f9c2e.css">\n'
+        f"{_STYLE}\n{_jsonld(spec, url)}\n{_analytics(nonce, noise, spec)}\n</head>\n"
+    )
 
-    add(f'<!DOCTYPE html>\n<html lang="{lang}" class="no-js">\n<head>\n<meta charset="utf-8">\n')
-    add(f"<title>{_t(spec.title)} – {_t(ui['name'])}</title>\n")
-    add('<meta name="viewport" content="width=device-width, initial-scale=1">\n')
-    add(f'<meta name="description" content="{_a(description)}">\n')
-    add(f'<link rel="canonical" href="{_a(url)}">\n')
-    add(f'<meta property="og:type" content="article">\n<meta property="og:title" content="{_a(spec.title)}">\n')
-    add(f'<meta property="og:description" content="{_a(description)}">\n')
-    add(f'<meta property="og:url" content="{_a(url)}">\n<meta property="og:image" content="{_a(image)}">\n')
-    add(f'<meta property="og:site_name" content="{_a(ui["name"])}">\n')
-    add(f'<meta property="og:locale" content="{ui["locale"]}">\n')
-    add(f'<meta property="article:published_time" content="{spec.published}">\n')
-    add(f'<meta property="article:modified_time" content="{spec.modified}">\n')
-    add(f'<meta property="article:section" content="{spec.section}">\n')
-    for author in spec.authors:
-        add(f'<meta property="article:author" content="{_a(author)}">\n')
-    add('<meta name="twitter:card" content="summary_large_image">\n')
-    add(f'<meta name="twitter:title" content="{_a(spec.title)}">\n')
-    add('<link rel="preload" href="/static/fonts/serif.woff2" as="font" crossorigin>\n')
-    add('<link rel="stylesheet" href="/static/css/main.4f9c2e.css">\n')
-    add(_STYLE + "\n")
-    add(_jsonld(spec, url) + "\n")
-    add(_analytics(nonce, noise, spec) + "\n</head>\n")
 
-    # Header, menu and the live ticker (relative timestamps: noise).
-    add(f'<body class="article-page lang-{lang}">\n<a class="skip" href="#main">Aller au contenu</a>\n')
-    add(
+def _ad(slot: str, lang: str, noise: random.Random) -> str:
+    return (
+        f'<div class="ad ad-{slot}" data-slot="{slot}-{noise.randrange(1000)}">'
+        f'<span class="ad-label">{_t(_SITE[lang]["ad"])}</span>'
+        f"<p>{_t(noise.choice(_ADS[lang]))}</p></div>\n"
+    )
+
+
+def _header(spec: ArticleSpec, noise: random.Random) -> str:
+    """Top bar, menu, and the live ticker with its relative timestamps (noise)."""
+    lang, ui = spec.lang, _SITE[spec.lang]
+    ticker = [
+        item.replace("</a>", f'</a> <span class="ago">{ago}</span>')
+        for item in _teaser_list(spec, noise, 4, "ticker-item")
+        for ago in [_t(ui["ago"].format(m=noise.randrange(1, 90)))]
+    ]
+    return (
+        f'<body class="article-page lang-{lang}">\n<a class="skip" href="#main">{ui["skip"]}</a>\n'
         f'<header class="site-header"><div class="top-bar"><a class="logo" href="/{lang}/">'
-        f"{_t(ui['name'])}</a><button class=\"menu\">{ui['menu']}</button>"
-        f'<form class="search" action="/search"><input name="q" placeholder="{_a(ui["search"])}"></form>'
-        f'<a class="subscribe" href="/abonnement">{_t(ui["subscribe"])}</a>'
-        f'<a class="login" href="/login">{_t(ui["login"])}</a></div>\n'
-    )
-    add(_nav(spec) + "\n")
-    add(
+        f'{_t(ui["name"])}</a><button class="menu">{ui["menu"]}</button>'
+        f'<form class="search" action="/search"><input name="q" placeholder="{_a(ui["search"])}">'
+        f'</form><a class="subscribe" href="/abonnement">{_t(ui["subscribe"])}</a>'
+        f'<a class="login" href="/login">{_t(ui["login"])}</a></div>\n{_nav(spec)}\n'
         f'<div class="ticker"><span class="ticker-updated">'
-        f"{_t(ui['updated_ago'].format(m=noise.randrange(1, 59)))}</span><ul>"
+        f'{_t(ui["updated_ago"].format(m=noise.randrange(1, 59)))}</span>'
+        f'<ul>{"".join(ticker)}</ul></div></header>\n'
     )
-    for item in _teaser_list(spec, noise, 4, "ticker-item"):
-        add(item.replace("</a>", f"</a> <span class=\"ago\">{_t(ui['ago'].format(m=noise.randrange(1, 90)))}</span>"))
-    add("</ul></div></header>\n")
 
-    add(f'<div class="ad ad-top" data-slot="top-{noise.randrange(1000)}"><span class="ad-label">')
-    add(f"{_t(ui['ad'])}</span><p>{_t(noise.choice(_ADS[lang]))}</p></div>\n")
 
-    add('<main id="main" class="layout">\n<nav class="breadcrumb">')
-    add(f'<a href="/{lang}/">{_t(ui["home"])}</a> › <a href="/{lang}/{spec.section}/">{spec.section.capitalize()}</a></nav>\n')
-
-    # The article: the only part that depends on the spec alone.
-    add('<article class="article" itemscope itemtype="https://schema.org/NewsArticle">\n<header class="article-header">\n')
-    add(f'<h1 class="article-title" itemprop="headline">{_t(spec.title)}</h1>\n')
-    add(f'<p class="byline">{ui["by"]} ')
-    add(", ".join(f'<a rel="author" class="author" href="/auteur/{_slugify(a)}">{_t(a)}</a>' for a in spec.authors))
-    add("</p>\n<p class=\"dates\">")
-    add(f'{ui["published"]} <time itemprop="datePublished" datetime="{spec.published}">{_t(_display_date(spec.published, lang))}</time>')
+def _article(spec: ArticleSpec, image: str) -> str:
+    """The ``<article>``: the only part of the page that depends on the spec alone."""
+    lang, ui = spec.lang, _SITE[spec.lang]
+    authors = ", ".join(
+        f'<a rel="author" class="author" href="/auteur/{_slugify(a)}">{_t(a)}</a>'
+        for a in spec.authors
+    )
+    dates = (
+        f'{ui["published"]} <time itemprop="datePublished" datetime="{spec.published}">'
+        f"{_t(_display_date(spec.published, lang))}</time>"
+    )
     if spec.modified != spec.published:
-        add(f', {ui["modified"].lower() if lang == "fr" else ui["modified"]} <time itemprop="dateModified" datetime="{spec.modified}">{_t(_display_date(spec.modified, lang))}</time>')
-    add("</p>\n</header>\n")
-    add(f'<figure class="lead-image"><img src="{_a(image)}" alt="" width="1200" height="675"></figure>\n')
-    add('<div class="article-body" itemprop="articleBody">\n')
-    for text in spec.paragraphs:
-        add(f"<p>{_t(text)}</p>\n")
-    add("</div>\n</article>\n")
-
-    # Everything below is noise or chrome.
-    add(
-        f'<div class="share-bar"><span>{_t(ui["share"])}</span>'
-        f'<a href="/share/facebook?u={_a(spec.path)}">Facebook</a><a href="/share/x?u={_a(spec.path)}">X</a>'
-        f'<a href="/share/mail?u={_a(spec.path)}">E-mail</a>'
-        f'<span class="views">{_t(ui["views"].format(v=noise.randrange(200, 250000)))}</span></div>\n'
+        dates += (
+            f', {ui["modified"]} <time itemprop="dateModified" datetime="{spec.modified}">'
+            f"{_t(_display_date(spec.modified, lang))}</time>"
+        )
+    body = "".join(f"<p>{_t(text)}</p>\n" for text in spec.paragraphs)
+    return (
+        '<article class="article" itemscope itemtype="https://schema.org/NewsArticle">\n'
+        '<header class="article-header">\n'
+        f'<h1 class="article-title" itemprop="headline">{_t(spec.title)}</h1>\n'
+        f'<p class="byline">{ui["by"]} {authors}</p>\n<p class="dates">{dates}</p>\n</header>\n'
+        f'<figure class="lead-image"><img src="{_a(image)}" alt="" width="1200" height="675">'
+        "</figure>\n"
+        f'<div class="article-body" itemprop="articleBody">\n{body}</div>\n</article>\n'
     )
-    add(f'<div class="ad ad-inread" data-slot="inread-{noise.randrange(1000)}"><span class="ad-label">')
-    add(f"{_t(ui['ad'])}</span><p>{_t(noise.choice(_ADS[lang]))}</p></div>\n")
 
-    related = _teaser_list(spec, _static_rng(spec, "related"), 6, "related-item")
-    add(f'<aside class="related"><h2>{_t(ui["related"])}</h2><ul>{"".join(related)}</ul></aside>\n')
 
+def _asides(spec: ArticleSpec, noise: random.Random, csrf: str) -> str:
+    """Share bar with its view counter, related links, "most read" (shuffled), newsletter form."""
+    ui = _SITE[spec.lang]
+    share = "".join(
+        f'<a href="/share/{net.lower()}?u={_a(spec.path)}">{net}</a>'
+        for net in ("Facebook", "X", "E-mail")
+    )
+    views = _t(ui["views"].format(v=noise.randrange(200, 250000)))
+    related = "".join(_teaser_list(spec, _static_rng(spec, "related"), 6, "related-item"))
     most_read = _teaser_list(spec, _static_rng(spec, "most-read"), 10, "most-read-item")
     noise.shuffle(most_read)
-    add(f'<aside class="most-read"><h2>{_t(ui["most_read"])}</h2><ol>{"".join(most_read)}</ol></aside>\n')
-
-    add(
-        f'<form class="newsletter" method="post" action="/newsletter"><label>{_t(ui["newsletter"])}'
-        f'<input type="email" name="email" placeholder="{_a(ui["email"])}"></label>'
+    return (
+        f'<div class="share-bar"><span>{_t(ui["share"])}</span>{share}'
+        f'<span class="views">{views}</span></div>\n'
+        + _ad("inread", spec.lang, noise)
+        + f'<aside class="related"><h2>{_t(ui["related"])}</h2><ul>{related}</ul></aside>\n'
+        f'<aside class="most-read"><h2>{_t(ui["most_read"])}</h2>'
+        f'<ol>{"".join(most_read)}</ol></aside>\n'
+        '<form class="newsletter" method="post" action="/newsletter">'
+        f'<label>{_t(ui["newsletter"])}<input type="email" name="email" '
+        f'placeholder="{_a(ui["email"])}"></label>'
         f'<input type="hidden" name="csrf_token" value="{csrf}"><button>OK</button></form>\n'
     )
 
-    # Reader comments: the count and the last few comments move between fetches.
-    comment_rng = random.Random(f"{spec.slug}|comments")
-    base = comment_rng.randrange(3, 60)
+
+def _comments(spec: ArticleSpec, noise_seed: int, noise: random.Random) -> str:
+    """The comment count and the last few comments: both move between fetches."""
+    lang, ui = spec.lang, _SITE[spec.lang]
+    base = random.Random(f"{spec.slug}|comments").randrange(3, 60)
     count = base + noise_seed % 7 + noise.randrange(3)
-    add(f'<section id="comments" class="comments"><h2>{_t(ui["comments"].format(c=count))}</h2><ol>\n')
     start = datetime.fromisoformat(spec.published)
+    items = []
     for k in range(max(0, count - 4), count):
         crng = random.Random(f"{spec.slug}|comment|{k}")
-        when = start + timedelta(minutes=15 * (k + 1) + crng.randrange(15))
-        add(
-            f'<li class="comment" id="comment-{k + 1}"><span class="comment-author">{_t(_person(lang, crng))}</span> '
-            f'<time class="comment-date" datetime="{_iso(when)}">{_t(_display_date(_iso(when), lang))}</time>'
-            f'<p class="comment-text">{_t(crng.choice(words["comment"]))}</p></li>\n'
+        when = _iso(start + timedelta(minutes=15 * (k + 1) + crng.randrange(15)))
+        items.append(
+            f'<li class="comment" id="comment-{k + 1}">'
+            f'<span class="comment-author">{_t(_person(lang, crng))}</span> '
+            f'<time class="comment-date" datetime="{when}">{_t(_display_date(when, lang))}</time>'
+            f'<p class="comment-text">{_t(crng.choice(_WORDS[lang]["comment"]))}</p></li>\n'
         )
-    add("</ol></section>\n")
-    add(f'<div class="ad ad-side" data-slot="side-{noise.randrange(1000)}"><span class="ad-label">')
-    add(f"{_t(ui['ad'])}</span><p>{_t(noise.choice(_ADS[lang]))}</p></div>\n</main>\n")
-
-    footer_rng = _static_rng(spec, "footer")
-    add('<footer class="site-footer"><div class="footer-links">')
-    for section in words["section"]:
-        add(f'<ul class="footer-col"><li><strong>{section.capitalize()}</strong></li>')
-        for item in _teaser_list(spec, footer_rng, 3, "footer-item"):
-            add(item)
-        add("</ul>")
-    add(
-        f'</div><p class="legal"><a href="/legal">{_t(ui["legal"])}</a> · <a href="/privacy">'
-        f'{_t(ui["privacy"])}</a> · <a href="/cookies">{_t(ui["cookies"])}</a> · © 2025 '
-        f"{_t(ui['name'])}. {_t(ui['rights'])}.</p></footer>\n"
+    title = _t(ui["comments"].format(c=count))
+    return (
+        f'<section id="comments" class="comments"><h2>{title}</h2><ol>\n'
+        f'{"".join(items)}</ol></section>\n'
     )
-    add(
+
+
+def _footer(spec: ArticleSpec, nonce: str, noise: random.Random) -> str:
+    ui = _SITE[spec.lang]
+    footer_rng = _static_rng(spec, "footer")
+    columns = "".join(
+        f'<ul class="footer-col"><li><strong>{section.capitalize()}</strong></li>'
+        + "".join(_teaser_list(spec, footer_rng, 3, "footer-item"))
+        + "</ul>"
+        for section in _WORDS[spec.lang]["section"]
+    )
+    return (
+        f'<footer class="site-footer"><div class="footer-links">{columns}</div>'
+        f'<p class="legal"><a href="/legal">{_t(ui["legal"])}</a> · '
+        f'<a href="/privacy">{_t(ui["privacy"])}</a> · <a href="/cookies">{_t(ui["cookies"])}'
+        f"</a> · © 2025 {_t(ui['name'])}. {_t(ui['rights'])}.</p></footer>\n"
         f'<script nonce="{nonce}">(function(){{var s=document.createElement("script");'
         f's.src="/static/js/ads.js?slot={noise.randrange(10**6)}";s.async=true;'
         "document.head.appendChild(s);})();</script>\n"
+        f'<script nonce="{nonce}" src="/static/js/app.8d21f0.js" defer></script>\n'
+        "</body>\n</html>\n"
     )
-    add(f'<script nonce="{nonce}" src="/static/js/app.8d21f0.js" defer></script>\n</body>\n</html>\n')
-    return "".join(out)
+
+
+def render(spec: ArticleSpec, *, noise_seed: int, base_url: str = DEFAULT_BASE_URL) -> str:
+    """The HTML page of ``spec``: the article does not depend on ``noise_seed``, the noise does.
+
+    ``base_url`` is used for the canonical link, ``og:url`` and JSON-LD; links inside the page
+    are relative.
+    """
+    ui = _SITE[spec.lang]
+    url = base_url.rstrip("/") + spec.path
+    noise = random.Random(f"{spec.slug}|noise|{noise_seed}")
+    nonce = f"{noise.getrandbits(96):024x}"
+    csrf = hashlib.sha256(f"{spec.slug}|{noise_seed}".encode()).hexdigest()
+    image = f"{url.rsplit('/', 1)[0]}/img/{spec.slug}-1200.jpg"
+    section = spec.section
+    return "".join(
+        (
+            _head(spec, url, nonce, noise),
+            _header(spec, noise),
+            _ad("top", spec.lang, noise),
+            '<main id="main" class="layout">\n<nav class="breadcrumb">'
+            f'<a href="/{spec.lang}/">{_t(ui["home"])}</a> › '
+            f'<a href="/{spec.lang}/{section}/">{section.capitalize()}</a></nav>\n',
+            _article(spec, image),
+            _asides(spec, noise, csrf),
+            _comments(spec, noise_seed, noise),
+            _ad("side", spec.lang, noise),
+            "</main>\n",
+            _footer(spec, nonce, noise),
+        )
+    )
 
 
 def article_region(page: str) -> str:

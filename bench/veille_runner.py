@@ -1,0 +1,122 @@
+"""Drive veille for the check-cycle benchmark through its command line, as a user would.
+
+The config is written to the work folder (database beside it, 64 concurrent requests, no
+robots.txt, no autothrottle, 127.0.0.0/8 allowed). Results are read from SQLite after each run:
+the new rows of ``change_feed`` (what veille reports) and of ``checks`` (one per fetch), and the
+database size after ``PRAGMA wal_checkpoint(TRUNCATE)``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bench.measure import Cycle, run_measured
+
+# Check states that are not failures (see ``Outcome.state`` in monitor/record.py).
+FINE_STATES = frozenset(
+    {"new", "unchanged", "changed", "not_modified", "removed", "restored", "pending_confirm"}
+)
+
+CONFIG = """\
+database = "veille.db"
+allow_networks = ["127.0.0.0/8"]
+
+[http]
+concurrent_requests = 64
+concurrency_per_domain = 64
+obey_robots_txt = false
+autothrottle = false
+
+[[topics]]
+name = "bench"
+"""
+
+
+def veille_command() -> list[str]:
+    """The ``veille`` console script beside this Python, else ``python -m monitor.cli``."""
+    script = Path(sys.executable).parent / "veille"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("veille")
+    return [found] if found else [sys.executable, "-m", "monitor.cli"]
+
+
+class VeilleRunner:
+    """veille with a private config and database in ``workdir``."""
+
+    name = "veille"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.config_file = workdir / "veille.toml"
+        self.db_file = workdir / "veille.db"
+        self.cmd = [*veille_command(), "--config", str(self.config_file)]
+
+    def setup(self, urls: list[str]) -> None:
+        """Write the config and add the pages (not timed)."""
+        self.config_file.write_text(CONFIG, encoding="utf-8")
+        run = run_measured(
+            [*self.cmd, "add", "-", "--topic", "bench"], cwd=self.workdir, stdin="\n".join(urls)
+        )
+        if run.returncode != 0:
+            raise RuntimeError(f"veille add failed ({run.returncode}):\n{run.stderr[-3000:]}")
+
+    def db_bytes(self) -> int:
+        """Database size once the WAL is folded in: the file plus what is left of the WAL."""
+        if not self.db_file.exists():
+            return 0
+        with sqlite3.connect(self.db_file) as con:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        wal = self.db_file.with_name(self.db_file.name + "-wal")
+        return self.db_file.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+    def _high_water(self) -> tuple[int, int]:
+        if not self.db_file.exists():
+            return 0, 0
+        with sqlite3.connect(self.db_file) as con:
+            changes = con.execute("SELECT COALESCE(MAX(change_id), 0) FROM change_feed").fetchone()[
+                0
+            ]
+            checks = con.execute("SELECT COALESCE(MAX(id), 0) FROM checks").fetchone()[0]
+        con.close()
+        return int(changes), int(checks)
+
+    def cycle(self) -> Cycle:
+        """Run ``veille check --all`` once and read what it recorded."""
+        size_before = self.db_bytes()
+        last_change, last_check = self._high_water()
+        run = run_measured([*self.cmd, "check", "--all"], cwd=self.workdir)
+        size_after = self.db_bytes()
+        changed: set[str] = set()
+        kinds: Counter[str] = Counter()
+        states: Counter[str] = Counter()
+        if self.db_file.exists():
+            with sqlite3.connect(self.db_file) as con:
+                for url, kind in con.execute(
+                    "SELECT url, kind FROM change_feed WHERE change_id > ?", (last_change,)
+                ):
+                    changed.add(url)
+                    kinds[kind] += 1
+                for state, count in con.execute(
+                    "SELECT state, COUNT(*) FROM checks WHERE id > ? GROUP BY state", (last_check,)
+                ):
+                    states[state] = count
+            con.close()
+        errors = sum(n for state, n in states.items() if state not in FINE_STATES)
+        return Cycle(
+            run,
+            changed,
+            errors,
+            {
+                "db_bytes_added": size_after - size_before,
+                "db_bytes": size_after,
+                "change_kinds": dict(kinds),
+                "check_states": dict(states),
+                "checks": sum(states.values()),
+            },
+        )
