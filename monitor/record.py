@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from monitor.diff import diff_articles, removed_share
 from monitor.schedule import next_check_at
 from spiders.items import Article, FetchResult
-from storage.db import iso_from_unix
+from storage.db import iso_from_unix, write_transaction
 from storage.pages import PageRow, get_page_by_id, record_check, update_page
 from storage.versions import (
     VersionRow,
@@ -102,7 +102,7 @@ class Recorder:
 
     def record(self, result: FetchResult) -> Outcome:
         """Record ``result`` in one transaction and return what happened."""
-        with self.db.atomic():
+        with write_transaction(self.db):
             page = get_page_by_id(self.db, result.page_id)
             if page is None:  # removed from the database while the fetch ran
                 return Outcome(result.url, "ignored")

@@ -17,6 +17,7 @@ from monitor.record import CONTENT_KINDS, version_fields
 from spiders.decode import decode_html
 from spiders.extract import extract_article
 from spiders.items import Article
+from storage.db import write_transaction
 from storage.pages import PageRow, update_page
 from storage.versions import (
     delete_content_history,
@@ -64,7 +65,7 @@ def reextract_page(
              extract_article(text, url, selector=selector, ignore=patterns))
         )
     changes = 0
-    with db.atomic():
+    with write_transaction(db):
         delete_content_history(db, page.id, CONTENT_KINDS)
         previous: tuple[int, Article] | None = None
         current_id: int | None = None

@@ -77,6 +77,8 @@ def result_from_response(
         return FetchResult(state="not_modified", **base), False  # type: ignore[arg-type]
     if response.status in (404, 410):
         return FetchResult(state="gone", **base), False  # type: ignore[arg-type]
+    if response.status in (403, 429, 503) and _is_challenge(response):
+        return FetchResult(state="blocked", error=f"HTTP {response.status} bot challenge", **base), False  # type: ignore[arg-type]
     if response.status >= 400 or response.status < 200:
         return FetchResult(state="http_error", error=f"HTTP {response.status}", **base), False  # type: ignore[arg-type]
     if len(response.body) > max_size:
@@ -89,6 +91,14 @@ def result_from_response(
         # Same bytes as the last good fetch: the article cannot have changed.
         return FetchResult(state="same_raw", raw=raw, **base), False  # type: ignore[arg-type]
     return FetchResult(state="ok", raw=raw, **base), True  # type: ignore[arg-type]
+
+
+def _is_challenge(response: Response) -> bool:
+    """A 403/429/503 whose page is a bot challenge rather than a plain error."""
+    if len(response.body) > 512 * 1024:
+        return False
+    text, _ = decode_html(response.body, _header(response, b"Content-Type"))
+    return detect_anomaly(text, Article(title="", body="")) == "blocked"
 
 
 def _header(response: Response, name: bytes) -> str | None:

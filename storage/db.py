@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,6 +97,30 @@ def open_database(path: Path, *, check: bool = True, readonly: bool = False) -> 
             path=path,
         ) from exc
     return db
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One all-or-nothing write transaction, taking the write lock up front.
+
+    ``BEGIN IMMEDIATE`` waits (``busy_timeout``) for another writer to finish; a deferred
+    ``BEGIN`` that reads first would fail at once with "database is locked" when it tries to
+    write while another connection holds the lock.
+    """
+    conn = db.conn
+    if conn.in_transaction:  # nested: let sqlite-utils use a savepoint
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
 
 
 def _quick_check(db: sqlite_utils.Database, path: Path) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from storage.db import utcnow_iso
+from storage.db import utcnow_iso, write_transaction
 
 _PAGE_COLUMNS = (
     "id, url, domain, topic, state, moved_to, next_check_at, last_checked_at, last_changed_at, "
@@ -66,7 +66,7 @@ def add_pages(
     """Add pages to watch, due at once; return (added, already watched)."""
     added: list[str] = []
     existing: list[str] = []
-    with db.atomic():
+    with write_transaction(db):
         if topic:
             ensure_topic(db, topic)
         for url in urls:

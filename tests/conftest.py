@@ -34,12 +34,16 @@ class Veille:
         self.config = folder / "veille.toml"
         self.database = folder / "veille.db"
 
-    def write_config(self, extra: str = "", *, http: str = "") -> None:
-        """A config for local tests: fast timeouts, no robots.txt unless asked."""
+    def write_config(self, extra: str = "", **http: str) -> None:
+        """A config for local tests: fast timeouts, no robots.txt unless asked.
+
+        ``http`` overrides ``[http]`` keys with TOML values (``timeout='"3s"'``).
+        """
+        settings = {"obey_robots_txt": "false", "autothrottle": "false", "timeout": '"5s"',
+                    "retries": "0", **http}
+        lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
         self.config.write_text(
-            'database = "veille.db"\n\n[http]\nobey_robots_txt = false\nautothrottle = false\n'
-            'timeout = "5s"\nretries = 0\n' + http + "\n" + extra,
-            encoding="utf-8",
+            f'database = "veille.db"\n\n[http]\n{lines}\n{extra}', encoding="utf-8"
         )
 
     def run(self, *args: str, stdin: str | None = None, check: int | None = None) -> subprocess.CompletedProcess[str]:

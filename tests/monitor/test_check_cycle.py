@@ -101,44 +101,6 @@ def test_wrong_charsets_keep_their_accents(site: LocalSite, veille: Veille) -> N
         assert "é" in text and "Ã" not in text and "\ufffd" not in text
 
 
-FAULT_STATES = {
-    "/fault/huge": {"too_large"},
-    "/fault/huge-chunked": {"too_large"},
-    "/fault/gzip-bomb": {"too_large"},
-    "/fault/redirect-loop": {"redirect_loop"},
-    "/fault/drop": {"truncated"},
-    "/fault/not-html": {"not_html"},
-    "/fault/empty": {"empty"},
-    "/fault/challenge": {"blocked", "http_error"},
-    "/fault/cookie-wall": {"blocked"},
-    "/fault/soft-404": {"error_page"},
-}
-
-
-def test_faults_are_fetch_states_and_spare_the_other_pages(site: LocalSite, veille: Veille) -> None:
-    good = newssite.make_site(1, seed=11)[0]
-    site.set(good.path, newssite.render(good, noise_seed=1, base_url=site.base_url))
-    veille.write_config(http='max_response_size = "10MB"')
-    veille.run("add", site.url(good.path), *(site.url(p) for p in FAULT_STATES), check=0)
-    out = veille.run("check", check=1)  # some pages failed: exit code 1
-    states = veille.last_states()
-    assert states[site.url(good.path)] == "new"
-    for path, expected in FAULT_STATES.items():
-        assert states[site.url(path)] in expected, f"{path}: {states[site.url(path)]}"
-    assert veille.db().execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 1
-    assert veille.changes() == []
-    assert "errors" in out.stdout and "too_large" in out.stderr
-
-
-def test_unreachable_server_is_an_error_state(veille: Veille) -> None:
-    from tests.servers.http import unused_port_url
-
-    url = unused_port_url("/article.html")
-    veille.run("add", url, check=0)
-    veille.run("check", check=1)
-    assert veille.last_states()[url] == "connection_error"
-
-
 def test_history_and_diff_show_the_edit(site: LocalSite, veille: Veille) -> None:
     spec = newssite.make_site(1, seed=21)[0]
     site.set(spec.path, newssite.render(spec, noise_seed=1, base_url=site.base_url))

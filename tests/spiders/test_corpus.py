@@ -224,7 +224,8 @@ def _agrees(name: str, metadata: dict[str, object], article: Article) -> dict[st
 
 def _run_page(folder: Path) -> tuple[PageResult, dict[str, bool | None], float]:
     source, _ = decode_html((folder / "source.html").read_bytes(), None)
-    expected = lxml_html.fromstring((folder / "expected.html").read_bytes()).text_content()
+    expected_html = (folder / "expected.html").read_text(encoding="utf-8")
+    expected = lxml_html.fromstring(expected_html).text_content()
     metadata = json.loads((folder / "expected-metadata.json").read_text(encoding="utf-8"))
     result = PageResult(name=folder.name, expected_words=word_count(expected))
 
