@@ -63,7 +63,8 @@ _CHALLENGE_MARKUP = re.compile(
 # Captcha widgets also sit on normal pages (comment forms): they count only on a nearly bare page.
 _CAPTCHA_WIDGET = re.compile(r"g-recaptcha|h-captcha|cf-turnstile|captcha", re.IGNORECASE)
 _CHALLENGE_TEXT = re.compile(
-    r"checking (?:if the site connection is secure|your browser)|verif(?:y|ying) you are (?:a )?human|"
+    r"checking (?:if the site connection is secure|your browser)|"
+    r"verif(?:y|ying) you are (?:a )?human|"
     r"v[ée]rifi(?:ez|ons) que vous [êe]tes (?:un )?humain|press (?:&|and) hold|"
     r"enable javascript and cookies to continue|unusual traffic from your computer|"
     r"you have been blocked|why have i been blocked|not a robot|pas un robot|"
@@ -73,7 +74,8 @@ _CHALLENGE_TEXT = re.compile(
 # Phrases seen on paywall teasers only (not on "subscriber-only" labels in lists of links).
 _PAYWALL_TEXT = re.compile(
     r"il vous reste \d+ ?% de cet article|la suite (?:de cet article )?est r[ée]serv[ée]e|"
-    r"cet article est r[ée]serv[ée] aux abonn[ée]s|abonnez-vous pour (?:lire|d[ée]couvrir) la suite|"
+    r"cet article est r[ée]serv[ée] aux abonn[ée]s|"
+    r"abonnez-vous pour (?:lire|d[ée]couvrir) la suite|"
     r"contenu r[ée]serv[ée] aux abonn[ée]s|"
     r"subscribe (?:now )?to (?:continue reading|read the (?:full|rest))|"
     r"to continue reading,? (?:subscribe|please|log in|sign in)|"
@@ -109,7 +111,8 @@ _ERROR_TITLE = re.compile(
     r"cannot be found|could not be found|is missing|has been removed)|"
     r"not found|introuvable|cette page n'existe (?:pas|plus)|"
     r"(?:sorry, )?(?:we can't|we couldn't|we cannot) find (?:that|this|the) page.*|"
-    r"(?:d[ée]sol[ée], )?(?:la|cette) page (?:demand[ée]e )?(?:est introuvable|n'existe (?:pas|plus))",
+    r"(?:d[ée]sol[ée], )?(?:la|cette) page (?:demand[ée]e )?"
+    r"(?:est introuvable|n'existe (?:pas|plus))",
     re.IGNORECASE,
 )
 _TITLE_SEPARATORS = re.compile(r"\s+[-–—]\s+|\s*[|·•»:]\s+|\s*[|·•»]\s*")

@@ -66,12 +66,12 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     # Not UTF-8, whatever the page says: the first declared legacy charset, else cp1252.
     encoding = next((e for e in declared if e != _UTF8), FALLBACK_ENCODING)
     if declared and declared[0] != encoding:
-        logger.debug("declared %s but the bytes are not UTF-8: decoding as %s", declared[0], encoding)
+        logger.debug("declared %s, bytes not UTF-8: decoding as %s", declared[0], encoding)
     return to_unicode(body, encoding), encoding
 
 
 def _declared_encodings(body: bytes, content_type: str | None) -> list[str]:
-    """Charsets declared by the header, then by the document, resolved to codec names, deduplicated."""
+    """Charsets declared by the header, then by the document: codec names, no duplicates."""
     found: list[str] = []
     for encoding in (http_content_type_encoding(content_type), html_body_declared_encoding(body)):
         resolved = resolve_encoding(encoding) if encoding else None
@@ -104,7 +104,7 @@ def _wide_encoding(body: bytes, declared: list[str]) -> str | None:
 
 
 def _mostly_utf8(body: bytes) -> bool:
-    """True when the non-ASCII characters are mostly valid UTF-8 sequences, with a few stray bytes."""
+    """True when the non-ASCII characters are mostly valid UTF-8, with a few stray bytes."""
     text = body.decode(_UTF8, errors="replace")
     replaced = text.count("\ufffd")
     valid = len(text) - len(text.encode("ascii", errors="ignore")) - replaced

@@ -55,7 +55,11 @@ logger = logging.getLogger(__name__)
 # The parser trafilatura itself uses: comments and processing instructions are never content.
 # No huge_tree: libxml2 then stops at 256 levels of nesting, which keeps a hostile page cheap.
 _PARSER = HTMLParser(
-    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
 )
 # Characters XML cannot hold: lxml refuses them or silently drops the text around them.
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -83,8 +87,17 @@ _CHROME_NAMES = re.compile(
     re.IGNORECASE,
 )
 _NAMED = etree.XPath(".//*[@class or @id]")
-_CHROME_CANDIDATES = etree.XPath(".//nav | .//footer | .//aside | .//form | .//header | .//*[@class or @id]")
+_CHROME_CANDIDATES = etree.XPath(
+    ".//nav | .//footer | .//aside | .//form | .//header | .//*[@class or @id]"
+)
 _WORD = re.compile(r"\w")
+# Author markup outside comments and reviews, whose authors are not the article's.
+_MARKUP_AUTHORS = etree.XPath(
+    '//*[@itemprop="author" or (self::a and @rel="author")][not(ancestor::*['
+    'contains(@itemtype, "Comment") or contains(@itemtype, "Review") or '
+    '@itemprop="comment" or @itemprop="review" or contains(@class, "comment") or '
+    'contains(@id, "comment")])]'
+)
 _SKIPPED_TAGS = frozenset("script style noscript template svg math iframe object select".split())
 _CELL_TAGS = frozenset({"td", "th"})
 
@@ -186,7 +199,9 @@ def _is_chrome(el: HtmlElement) -> bool:
     return bool(_CHROME_NAMES.search(names))
 
 
-def _drop(tree: HtmlElement, candidates: etree.XPath, matches: Callable[[HtmlElement], bool]) -> None:
+def _drop(
+    tree: HtmlElement, candidates: etree.XPath, matches: Callable[[HtmlElement], bool]
+) -> None:
     """Remove the ``candidates`` of ``<body>`` for which ``matches`` is true, keeping tail text.
 
     XPath picks the few candidates in C, Python decides: an XPath with EXSLT regexes would call
@@ -308,9 +323,9 @@ _AUTHOR_KEYS = ("author", "article:author", "og:article:author", "parsely-author
                 "sailthru.author", "dc.creator", "dcterms.creator", "byl", "cxenseparse:author")
 _PUBLISHED_KEYS = ("article:published_time", "og:article:published_time", "article:published",
                    "datepublished", "parsely-pub-date", "sailthru.date", "dc.date.issued",
-                   "dcterms.issued", "dcterms.date", "dc.date", "dcterms.created", "dc.date.created",
-                   "og:published_time", "published_time", "publishdate", "publish-date",
-                   "publication_date", "pubdate", "date", "datecreated")
+                   "dcterms.issued", "dcterms.date", "dc.date", "dcterms.created",
+                   "dc.date.created", "og:published_time", "published_time", "publishdate",
+                   "publish-date", "publication_date", "pubdate", "date", "datecreated")
 _MODIFIED_KEYS = ("article:modified_time", "og:article:modified_time", "og:updated_time",
                   "article:updated_time", "datemodified", "dcterms.modified", "dc.date.modified",
                   "modified_time", "last-modified", "lastmod")
@@ -511,7 +526,7 @@ def _markup_authors(tree: HtmlElement) -> tuple[str, ...]:
     must not make a new version.
     """
     names: list[str] = []
-    for el in tree.xpath('//*[@itemprop="author"] | //a[@rel="author"]'):
+    for el in _MARKUP_AUTHORS(tree):
         named = el.xpath('.//*[@itemprop="name"]')
         source = named[0] if named else el
         text = normalise_line(source.get("content") or source.text_content())

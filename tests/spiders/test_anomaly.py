@@ -30,7 +30,8 @@ of your connection before proceeding.</div>
 <div class="footer">Performance &amp; security by Cloudflare</div></body></html>"""
 
 CLOUDFLARE_BLOCKED = """<html><head><title>Attention Required! | Cloudflare</title></head><body>
-<div id="cf-wrapper"><h1>Sorry, you have been blocked</h1><h2>You are unable to access lejournal.fr</h2>
+<div id="cf-wrapper"><h1>Sorry, you have been blocked</h1>
+<h2>You are unable to access lejournal.fr</h2>
 <h2>Why have I been blocked?</h2><p>This website is using a security service to protect itself
 from online attacks. The action you just performed triggered the security solution.</p>
 <p>Cloudflare Ray ID: 7a1b2c3d4e5f</p></div></body></html>"""
@@ -56,12 +57,14 @@ ROBOT_CHECK = """<html><head><title>Vérification</title></head><body><h2>Êtes-
 <form action="/verify" method="post"><div class="g-recaptcha" data-sitekey="6Lc_aX0UAAAAAB"></div>
 <button type="submit">Valider</button></form></body></html>"""
 
-CONSENT_FR = """<html lang="fr"><head><title>Le Journal</title></head><body><div class="consent-wall">
+CONSENT_FR = """<html lang="fr"><head><title>Le Journal</title></head><body>
+<div class="consent-wall">
 <h2>Nous respectons votre vie privée</h2>
 <p>Avec votre accord, nos partenaires et nous utilisons des cookies ou technologies similaires pour
 stocker et accéder à des informations personnelles comme votre visite sur ce site. Vous pouvez
 retirer votre consentement ou vous opposer aux traitements basés sur l'intérêt légitime à tout
-moment en cliquant sur « En savoir plus » ou dans notre politique de confidentialité sur ce site.</p>
+moment en cliquant sur « En savoir plus » ou dans notre politique de confidentialité sur ce
+site.</p>
 <p>Avec nos partenaires, nous traitons les données suivantes : données de géolocalisation précises,
 analyse active des caractéristiques du terminal pour l’identification, publicités et contenu
 personnalisés, mesure de performance des publicités et du contenu.</p>
@@ -105,7 +108,8 @@ NOT_FOUND_EN = """<html lang="en"><head><title>Page not found | The Journal</tit
 NOT_FOUND_FR = """<html lang="fr"><head><title>Page introuvable - Le Journal</title></head><body>
 <header><a href="/">Le Journal</a></header><h1>Oups ! Cette page n’existe pas</h1>
 <p>La page que vous cherchez a peut-être été supprimée ou déplacée.</p>
-<ul><li><a href="/a">Nîmes adopte son budget</a></li><li><a href="/b">Le Tour de France</a></li></ul>
+<ul><li><a href="/a">Nîmes adopte son budget</a></li>
+<li><a href="/b">Le Tour de France</a></li></ul>
 </body></html>"""
 
 ERREUR_404 = """<html lang="fr"><head><title>Erreur 404 | Le Journal</title></head><body>

@@ -122,7 +122,8 @@ def test_undefined_cp1252_bytes_are_replaced_not_raised() -> None:
 
 
 def test_ascii_reports_declared_encoding() -> None:
-    assert decode_html(b"<p>plain</p>", "text/html; charset=iso-8859-1") == ("<p>plain</p>", "cp1252")
+    latin = "text/html; charset=iso-8859-1"
+    assert decode_html(b"<p>plain</p>", latin) == ("<p>plain</p>", "cp1252")
     assert decode_html(b"<p>plain</p>", None) == ("<p>plain</p>", "utf-8")
 
 

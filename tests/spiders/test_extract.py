@@ -146,7 +146,10 @@ FULL_HEAD = jsonld({
     "@context": "https://schema.org",
     "@type": "NewsArticle",
     "headline": "Nîmes adopte son budget &amp; ses impôts",
-    "author": [{"@type": "Person", "name": "Marie Dupont"}, {"@type": "Person", "name": "Paul Roux"}],
+    "author": [
+        {"@type": "Person", "name": "Marie Dupont"},
+        {"@type": "Person", "name": "Paul Roux"},
+    ],
     "datePublished": "2024-03-12T21:30:00+01:00",
     "dateModified": "2024-03-13T08:05:00Z",
     "inLanguage": "fr-FR",
@@ -241,7 +244,9 @@ def test_opengraph_and_meta_tags() -> None:
 
 
 def test_dublin_core_parsely_and_locale() -> None:
-    parsely = json.dumps({"title": "Titre Parse.ly", "authors": ["Anne Petit"], "pub_date": "2024-02-01T10:00:00Z"})
+    parsely = json.dumps(
+        {"title": "Titre Parse.ly", "authors": ["Anne Petit"], "pub_date": "2024-02-01T10:00:00Z"}
+    )
     head = f"""
     <meta name="parsely-page" content='{parsely}'>
     <meta name="DC.date.issued" content="Thu, 01 Feb 2024 10:00:00 +0000">
@@ -263,7 +268,8 @@ def test_htmldate_fallback_reads_the_article_not_the_date_widget() -> None:
     assert extract_article(page(), URL).published is None
     dated = page().replace(
         '<p class="byline">Par Marie Dupont</p>',
-        '<p class="byline">Par Marie Dupont, le <time datetime="2024-03-12T21:30">12 mars</time></p>',
+        '<p class="byline">Par Marie Dupont, le '
+        '<time datetime="2024-03-12T21:30">12 mars</time></p>',
     )
     assert extract_article(dated, URL).published == "2024-03-12"
     in_url = extract_article(page(), "https://www.lejournal.fr/2024/03/12/nimes-budget.html")
@@ -369,7 +375,8 @@ def test_ignore_with_trafilatura_body() -> None:
         "<html/>",
         "<p>unclosed <b>tags <i>everywhere",
         "abc\x00def\x0b<p>control characters</p>\ufffe",
-        '<?xml version="1.0" encoding="iso-8859-1"?><html><body><p>déclaration XML</p></body></html>',
+        '<?xml version="1.0" encoding="iso-8859-1"?>'
+        "<html><body><p>déclaration XML</p></body></html>",
         "<html><body>" + "<table><tr><td>" * 300 + "cellule</body></html>",
         "\ud800 lone surrogate <p>text</p>",
     ],
