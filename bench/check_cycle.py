@@ -118,6 +118,8 @@ def _speed(cycle: Cycle, pages: int) -> dict[str, Any]:
         "wall_s": round(run.wall, 3),
         "pages_per_s": round(pages / run.wall, 1),
         "cpu_s": round(run.cpu, 3),
+        "cpu_waited_s": round(run.cpu_waited, 3),
+        "cpu_polled_s": round(run.cpu_polled, 3),
         "cpu_ms_per_page": round(run.cpu * 1000 / pages, 3),
         "peak_rss_mb": round(run.peak_rss / 2**20, 1),
         "peak_pss_mb": round(run.peak_pss / 2**20, 1),
@@ -189,12 +191,17 @@ def bench_tool(
             result["noise_only"] = {
                 **_speed(fourth, pages),
                 "false_positives": len(fourth.changed),
-                "bytes_per_unchanged_check": round(fourth.extra["db_bytes_added"] / unchanged, 1),
+                "bytes_per_unchanged_check": round(
+                    fourth.extra["db_used_bytes_added"] / unchanged, 1
+                ),
+                "file_bytes_per_unchanged_check": round(
+                    fourth.extra["db_file_bytes_added"] / unchanged, 1
+                ),
             }
             # The measured cycle's growth also stores the edited pages: an upper bound.
             truly_unchanged = max(1, pages - len(truth_urls))
             result["second"]["bytes_per_unchanged_check_upper_bound"] = round(
-                second.extra["db_bytes_added"] / truly_unchanged, 1
+                second.extra["db_used_bytes_added"] / truly_unchanged, 1
             )
     return result
 

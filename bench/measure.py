@@ -33,7 +33,9 @@ class Run:
     """What one command cost, and what it printed."""
 
     wall: float  # seconds
-    cpu: float  # seconds, user + system, process tree
+    cpu: float  # seconds, user + system, process tree: max(cpu_waited, cpu_polled)
+    cpu_waited: float  # seconds, from os.wait4
+    cpu_polled: float  # seconds, sum of the last polled CPU time of every process seen
     peak_rss: int  # bytes
     peak_pss: int  # bytes; 0 where the system does not report PSS
     returncode: int
@@ -115,12 +117,16 @@ def run_measured(
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         watcher.stop()
+        waited = usage.ru_utime + usage.ru_stime
+        polled = sum(watcher.cpu.values())
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
         out.seek(0)
         err.seek(0)
         return Run(
             wall=wall,
-            cpu=max(usage.ru_utime + usage.ru_stime, sum(watcher.cpu.values())),
+            cpu=max(waited, polled),
+            cpu_waited=waited,
+            cpu_polled=polled,
             peak_rss=max(watcher.peak_rss, usage.ru_maxrss * 1024),
             peak_pss=watcher.peak_pss,
             returncode=proc.returncode,

@@ -3,7 +3,7 @@
 The config is written to the work folder (database beside it, 64 concurrent requests, no
 robots.txt, no autothrottle, 127.0.0.0/8 allowed). Results are read from SQLite after each run:
 the new rows of ``change_feed`` (what veille reports) and of ``checks`` (one per fetch), and the
-database size after ``PRAGMA wal_checkpoint(TRUNCATE)``.
+database size after ``PRAGMA wal_checkpoint(TRUNCATE)`` (file + WAL, and pages in use).
 """
 
 from __future__ import annotations
@@ -65,33 +65,40 @@ class VeilleRunner:
         if run.returncode != 0:
             raise RuntimeError(f"veille add failed ({run.returncode}):\n{run.stderr[-3000:]}")
 
-    def db_bytes(self) -> int:
-        """Database size once the WAL is folded in: the file plus what is left of the WAL."""
+    def db_bytes(self) -> tuple[int, int]:
+        """(file bytes, used bytes) once the WAL is folded into the file.
+
+        The file size is the database file plus what is left of the WAL. A file never shrinks
+        and reuses freed pages, so the used bytes (pages in use × page size) show growth better.
+        """
         if not self.db_file.exists():
-            return 0
+            return 0, 0
         with sqlite3.connect(self.db_file) as con:
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pages = con.execute("PRAGMA page_count").fetchone()[0]
+            free = con.execute("PRAGMA freelist_count").fetchone()[0]
+            page_size = con.execute("PRAGMA page_size").fetchone()[0]
         con.close()
         wal = self.db_file.with_name(self.db_file.name + "-wal")
-        return self.db_file.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+        size = self.db_file.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+        return size, (pages - free) * page_size
 
     def _high_water(self) -> tuple[int, int]:
         if not self.db_file.exists():
             return 0, 0
         with sqlite3.connect(self.db_file) as con:
-            changes = con.execute("SELECT COALESCE(MAX(change_id), 0) FROM change_feed").fetchone()[
-                0
-            ]
+            query = "SELECT COALESCE(MAX(change_id), 0) FROM change_feed"
+            changes = con.execute(query).fetchone()[0]
             checks = con.execute("SELECT COALESCE(MAX(id), 0) FROM checks").fetchone()[0]
         con.close()
         return int(changes), int(checks)
 
     def cycle(self) -> Cycle:
         """Run ``veille check --all`` once and read what it recorded."""
-        size_before = self.db_bytes()
+        size_before, used_before = self.db_bytes()
         last_change, last_check = self._high_water()
         run = run_measured([*self.cmd, "check", "--all"], cwd=self.workdir)
-        size_after = self.db_bytes()
+        size_after, used_after = self.db_bytes()
         changed: set[str] = set()
         kinds: Counter[str] = Counter()
         states: Counter[str] = Counter()
@@ -113,8 +120,9 @@ class VeilleRunner:
             changed,
             errors,
             {
-                "db_bytes_added": size_after - size_before,
-                "db_bytes": size_after,
+                "db_file_bytes_added": size_after - size_before,
+                "db_used_bytes_added": used_after - used_before,
+                "db_file_bytes": size_after,
                 "change_kinds": dict(kinds),
                 "check_states": dict(states),
                 "checks": sum(states.values()),

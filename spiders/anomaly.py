@@ -44,13 +44,15 @@ ANOMALY_CONSENT_BODY_WORDS = 400
 # A soft 404 has a few suggestions and a search box, not an article.
 ANOMALY_ERROR_PAGE_WORDS = 400
 
-# Titles of challenge and denial pages (the start of <title> or <h1>).
+# Titles of challenge and denial pages: a whole <title> part or <h1>, so that a brief titled
+# "Security check at the airport delayed flights" stays an article.
 _CHALLENGE_TITLE = re.compile(
-    r"^(?:just a moment|un instant|one moment, please|attention required|access denied|"
+    r"just a moment|un instant|one moment,? please|attention required|access denied|"
     r"acc[eè]s refus[ée]|access to this page has been denied|are you a robot|robot check|"
-    r"security check|v[ée]rification de s[ée]curit[ée]|human verification|"
-    r"pardon our interruption|please wait while we verify|checking your browser|ddos-guard|"
-    r"request blocked|you have been blocked|403 forbidden|forbidden)\b",
+    r"[eê]tes-vous un robot|security check|v[ée]rification de s[ée]curit[ée]|"
+    r"human verification|(?:please )?verify you are (?:a )?human|pardon our interruption|"
+    r"checking your browser.*|ddos-guard|request (?:blocked|unsuccessful.*)|"
+    r"(?:sorry, )?you have been blocked|(?:403 )?forbidden",
     re.IGNORECASE,
 )
 # Markup only challenge pages carry (a normal page may load the vendor's script, not these).
@@ -178,7 +180,7 @@ class _Page:
 
 def _is_blocked(page: _Page, article: Article, body_words: int) -> bool:
     if body_words < ANOMALY_SHORT_BODY_WORDS:
-        if any(_CHALLENGE_TITLE.match(t) for t in (page.title, *page.h1s, article.title)):
+        if _named(_CHALLENGE_TITLE, page, article):
             return True
         if _CHALLENGE_MARKUP.search(page.html) or _CHALLENGE_TEXT.search(page.text):
             return True
@@ -204,17 +206,29 @@ def _is_consent_wall(page: _Page, article: Article, body_words: int) -> bool:
 def _is_error_page(page: _Page, article: Article, body_words: int) -> bool:
     """An ``<h1>`` that is an error message, or a title with an error part ("Erreur 404 - Site").
 
-    A title part that is also in the headline is the headline ("Erreur 404 : histoire d'un
-    code" is an article), and a page with a headline needs a short body too.
+    A page with a headline of its own needs a short body too.
     """
-    if any(_is_error_text(h1) for h1 in page.h1s):
-        return True
+    found = _named(_ERROR_TITLE, page, article)
+    if found == "title" and page.h1s:
+        return body_words < ANOMALY_SHORT_BODY_WORDS
+    return found is not None
+
+
+def _named(pattern: re.Pattern[str], page: _Page, article: Article) -> str | None:
+    """Where the page is named by ``pattern``: a whole ``<h1>`` ("h1"), or a title or a part of
+    it between separators ("title"); None when nowhere.
+
+    A title part that is also in the headline *is* the headline: "Erreur 404 : histoire d'un
+    code" or "Security check : longues files" are articles.
+    """
+    if any(_is_part(pattern, h1) for h1 in page.h1s):
+        return "h1"
     for title in (page.title, article.title):
-        for part in _TITLE_SEPARATORS.split(title):
-            if _is_error_text(part) and not any(part.strip() in h1 for h1 in page.h1s):
-                return not page.h1s or body_words < ANOMALY_SHORT_BODY_WORDS
-    return False
+        for part in (title, *_TITLE_SEPARATORS.split(title)):
+            if _is_part(pattern, part) and not any(part.strip() in h1 for h1 in page.h1s):
+                return "title"
+    return None
 
 
-def _is_error_text(text: str) -> bool:
-    return bool(_ERROR_TITLE.fullmatch(text.replace("’", "'").strip(" !.…?¡¿").strip()))
+def _is_part(pattern: re.Pattern[str], text: str) -> bool:
+    return bool(pattern.fullmatch(text.replace("’", "'").strip(" !.…?¡¿").strip()))

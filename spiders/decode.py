@@ -32,8 +32,11 @@ logger = logging.getLogger(__name__)
 # What browsers assume for a Western page that declares nothing usable (WHATWG, "windows-1252").
 FALLBACK_ENCODING = "cp1252"
 _UTF8 = "utf-8"
-_WIDE = {"utf-16": "utf-16-le", "utf-16-le": "utf-16-le", "utf-16-be": "utf-16-be",
-         "utf-32": "utf-32-le", "utf-32-le": "utf-32-le", "utf-32-be": "utf-32-be"}
+# UTF-16/32 labels and the byte order to assume when no BOM says otherwise.
+_WIDE = {
+    "utf-16": "utf-16-le", "utf-16-le": "utf-16-le", "utf-16-be": "utf-16-be",
+    "utf-32": "utf-32-le", "utf-32-le": "utf-32-le", "utf-32-be": "utf-32-be",
+}
 
 
 def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
@@ -52,7 +55,7 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
 
     if body.isascii():
         # Every ASCII-compatible charset reads ASCII bytes the same: report the declared one.
-        encoding = declared[0] if declared else _UTF8
+        encoding = next((e for e in declared if e not in _WIDE), _UTF8)
         return body.decode("ascii"), encoding
 
     try:
@@ -64,7 +67,7 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
         logger.debug("body is mostly valid UTF-8 (declared %s): replacing stray bytes", declared)
         return body.decode(_UTF8, errors="replace"), _UTF8
     # Not UTF-8, whatever the page says: the first declared legacy charset, else cp1252.
-    encoding = next((e for e in declared if e != _UTF8), FALLBACK_ENCODING)
+    encoding = next((e for e in declared if e != _UTF8 and e not in _WIDE), FALLBACK_ENCODING)
     if declared and declared[0] != encoding:
         logger.debug("declared %s, bytes not UTF-8: decoding as %s", declared[0], encoding)
     return to_unicode(body, encoding), encoding

@@ -70,6 +70,9 @@ _BLOCK_TAGS = frozenset(
     "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main nav ol p pre "
     "section summary table tbody tfoot thead tr ul".split()
 )
+_SKIPPED_TAGS = frozenset("script style noscript template svg math iframe object select".split())
+_CELL_TAGS = frozenset({"td", "th"})
+_WORD = re.compile(r"\w")
 # Ads and counters named plainly (class="ad", class="views") that trafilatura's own lists miss
 # because they look for longer names. Whole class tokens or a whole id only, so "header",
 # "download" or "pubdate" never match.
@@ -79,27 +82,29 @@ _NOISE_NAMES = frozenset(
     "pageviews hit-counter read-count nb-vues vues".split()
 )
 # Site chrome that may show a date unrelated to the article (today's date, a comment's date):
-# removed before htmldate looks for a publication date. Substrings of class or id.
+# removed before htmldate looks for a publication date. Matched on whole class or id tokens,
+# prefixed or suffixed ("site-footer", "comments-area"), never layout flags ("no-sidebar").
 _CHROME_TAGS = frozenset({"nav", "footer", "aside", "form"})
-_CHROME_NAMES = re.compile(
-    "widget|sidebar|menu|navbar|masthead|ticker|weather|clock|today|current-date|date-du-jour|"
-    "breaking|trending|most-read|popular|related|comment|footer",
-    re.IGNORECASE,
+_CHROME_TOKEN = re.compile(
+    r"(?:[a-z0-9]+[-_])*(?:sidebar|widget-area|widgets|menu|navbar|masthead|ticker|weather|"
+    r"clock|today|current-date|date-du-jour|breaking-news|trending|most-read|popular|related|"
+    r"relatedposts|comments?|commentlist|footer|site-header)s?(?:[-_][a-z0-9]+)*"
 )
+_LAYOUT_FLAGS = ("no-", "has-", "with-", "without-", "is-")
+# A wrapper holding the headline or the article is never chrome, whatever its name (a site
+# header may hold the logo in an <h1>: only <article> or <main> protect it).
+_HOLDS_ARTICLE = etree.XPath("boolean(.//h1 | .//article | .//main)")
+_HOLDS_MAIN = etree.XPath("boolean(.//article | .//main)")
 _NAMED = etree.XPath(".//*[@class or @id]")
 _CHROME_CANDIDATES = etree.XPath(
     ".//nav | .//footer | .//aside | .//form | .//header | .//*[@class or @id]"
 )
-_WORD = re.compile(r"\w")
-# Author markup outside comments and reviews, whose authors are not the article's.
-_MARKUP_AUTHORS = etree.XPath(
-    '//*[@itemprop="author" or (self::a and @rel="author")][not(ancestor::*['
-    'contains(@itemtype, "Comment") or contains(@itemtype, "Review") or '
-    '@itemprop="comment" or @itemprop="review" or contains(@class, "comment") or '
-    'contains(@id, "comment")])]'
+# Microdata of the article itself, and its authors not nested in another item.
+_ARTICLE_ITEM = etree.XPath(
+    '//*[@itemscope][contains(@itemtype, "Article") or contains(@itemtype, "BlogPosting")]'
 )
-_SKIPPED_TAGS = frozenset("script style noscript template svg math iframe object select".split())
-_CELL_TAGS = frozenset({"td", "th"})
+_ITEM_AUTHORS = etree.XPath('.//*[@itemprop="author"]')
+_REL_AUTHORS = etree.XPath('//a[@rel="author"]')
 
 
 class ExtractionError(SpiderError):
@@ -191,12 +196,16 @@ def _is_noise(el: HtmlElement) -> bool:
 
 
 def _is_chrome(el: HtmlElement) -> bool:
-    if el.tag in _CHROME_TAGS:
-        return True
-    if el.tag == "header":  # a page header, not an article's own header with its dates
-        return not any(a.tag in ("article", "main") for a in el.iterancestors())
-    names = f"{el.get('class') or ''} {el.get('id') or ''}"
-    return bool(_CHROME_NAMES.search(names))
+    """Site chrome, unless it wraps the article (a page-wide ``<div class="has-menu">``)."""
+    if el.tag in _CHROME_TAGS or el.tag == "header":
+        if el.tag == "header" and any(a.tag in ("article", "main") for a in el.iterancestors()):
+            return False  # the article's own header, with its dates
+        return not _HOLDS_MAIN(el)
+    names = f"{el.get('class') or ''} {el.get('id') or ''}".lower().split()
+    chrome = any(
+        _CHROME_TOKEN.fullmatch(name) and not name.startswith(_LAYOUT_FLAGS) for name in names
+    )
+    return chrome and not _HOLDS_ARTICLE(el)
 
 
 def _drop(
@@ -520,20 +529,34 @@ def _meta_authors(signals: _Signals, parsely: dict[str, Any]) -> tuple[str, ...]
 
 
 def _markup_authors(tree: HtmlElement) -> tuple[str, ...]:
-    """Authors marked up in the page itself: ``itemprop="author"`` or ``rel="author"`` links.
+    """Authors marked up in the page itself, when the markup is unambiguous.
 
-    Only explicit markup: a class named "author" is as often a comment's author, and comments
-    must not make a new version.
+    ``itemprop="author"`` counts inside the first Article item only (comments, answers and
+    related-article lists carry authors too), and ``rel="author"`` links only when they all
+    name the same person. A wrong author would make a new version each time a comment or a
+    "related" list changes: no author is better.
     """
     names: list[str] = []
-    for el in _MARKUP_AUTHORS(tree):
-        named = el.xpath('.//*[@itemprop="name"]')
-        source = named[0] if named else el
-        text = normalise_line(source.get("content") or source.text_content())
-        text = _BYLINE_PREFIX.sub("", text)
-        if text and len(text) <= 80 and not _looks_like_url(text):
-            names.append(text)
-    return tuple(dict.fromkeys(names))
+    item = next(iter(_ARTICLE_ITEM(tree)), None)
+    if item is not None:
+        for el in _ITEM_AUTHORS(item):
+            owner = next((a for a in el.iterancestors() if a.get("itemscope") is not None), None)
+            if owner is not item:  # the author of a comment or review inside the article
+                continue
+            named = el.xpath('.//*[@itemprop="name"]')
+            source = named[0] if named else el
+            names.append(_author_name(source.get("content") or source.text_content()))
+    found = tuple(dict.fromkeys(n for n in names if n))
+    if found:
+        return found
+    linked = {_author_name(el.text_content()) for el in _REL_AUTHORS(tree)}
+    return (linked.pop(),) if len(linked) == 1 and "" not in linked else ()
+
+
+def _author_name(text: str) -> str:
+    """A clean author name, or "" for what is not one (a URL, a sentence)."""
+    name = _BYLINE_PREFIX.sub("", normalise_line(text))
+    return name if 0 < len(name) <= 80 and not _looks_like_url(name) else ""
 
 
 def _looks_like_url(text: str) -> bool:
@@ -591,10 +614,15 @@ def guess_published(tree: HtmlElement, url: str) -> str | None:
 
 
 def _iso_date(value: object) -> str | None:
-    """A date or datetime as ISO 8601 (a date stays a date), or None when it is not one."""
+    """A date or datetime as ISO 8601 (a date stays a date), or None when it is not one.
+
+    The Unix epoch (a timestamp of 0 rendered by a CMS) is not a date.
+    """
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, str)), None)
     if not isinstance(value, str) or not (text := value.strip()):
+        return None
+    if text.startswith(("1970-01-01", "1969-12-31")):
         return None
     try:
         if _DATE_ONLY.match(text):

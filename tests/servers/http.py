@@ -96,15 +96,18 @@ class SiteHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        """Serve a GET."""
         self._serve(head=False)
 
     def do_POST(self) -> None:  # noqa: N802
+        """Serve a POST like a GET (the body is read and dropped)."""
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
         self._serve(head=False)
 
     def do_HEAD(self) -> None:  # noqa: N802
+        """Serve a HEAD: the GET's headers, no body."""
         self._serve(head=True)
 
     def _serve(self, *, head: bool) -> None:
@@ -184,6 +187,8 @@ class SiteHandler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection; the threads never block shutdown."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256  # crawlers open 64 connections at once

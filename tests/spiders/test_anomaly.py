@@ -212,6 +212,14 @@ def test_full_article_with_subscriber_labels_and_paywall_markup() -> None:
         f"<p>{p}</p>" for p in long_paras))) is None
 
 
+def test_short_brief_with_a_challenge_like_headline() -> None:
+    """Three short paragraphs titled like a challenge page: still an article."""
+    for headline in ("Security check : longues files à l’aéroport de Nîmes",
+                     "Access denied: the court rules against the ministry"):
+        html = page(PARAGRAPHS[:3]).replace("Nîmes adopte son budget", headline)
+        assert state(html) is None, headline
+
+
 def test_article_about_404_errors() -> None:
     html = page().replace(
         "<title>Nîmes adopte son budget | Le Journal</title>",

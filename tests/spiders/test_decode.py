@@ -103,6 +103,10 @@ def test_utf16_label_on_utf8_bytes_is_ignored() -> None:
     text, encoding = decode_html(FRENCH.encode("utf-8"), "text/html; charset=utf-16")
     assert encoding == "utf-8"
     _assert_clean(text)
+    assert decode_html(b"<p>ascii</p>", "text/html; charset=utf-16") == ("<p>ascii</p>", "utf-8")
+    text, encoding = decode_html(FRENCH.encode("cp1252"), "text/html; charset=utf-16")
+    assert encoding == "cp1252"
+    _assert_clean(text)
 
 
 def test_utf8_page_with_a_stray_byte_stays_utf8() -> None:

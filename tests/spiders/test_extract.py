@@ -276,17 +276,55 @@ def test_htmldate_fallback_reads_the_article_not_the_date_widget() -> None:
     assert in_url.published == "2024-03-12"
 
 
-def test_microdata_dates() -> None:
-    html = page().replace(
+def test_htmldate_ignores_chrome_dates_but_not_wrapped_articles() -> None:
+    logo_header = page(comments=("Publié le 2 mars 2026 à 10:00 — très bien",)).replace(
+        '<header class="site-header">', '<header class="site-header"><h1>Le Journal</h1>'
+    )
+    assert extract_article(logo_header, URL).published is None
+    # Blogger wraps the whole post in <div class="widget Blog">; a page wrapper may be
+    # called "has-menu": neither is chrome, and the post's date is found.
+    blogger = page().replace("<main>", '<div class="widget Blog has-sidebar">').replace(
+        "</main>", "</div>"
+    ).replace('<p class="byline">Par Marie Dupont</p>',
+              '<h2 class="date-header"><span>mardi 12 mars 2024</span></h2>')
+    assert extract_article(blogger, URL).published == "2024-03-12"
+
+
+def test_microdata_dates_and_authors() -> None:
+    html = page(comments=()).replace(
+        "<article>", '<article itemscope itemtype="https://schema.org/NewsArticle">'
+    ).replace(
         '<p class="byline">Par Marie Dupont</p>',
         '<p class="byline"><span itemprop="author" itemscope><span itemprop="name">Marie Dupont'
         '</span></span> <time itemprop="datePublished" datetime="2024-03-12T21:30:00+01:00">'
         'hier</time> <meta itemprop="dateModified" content="2024-03-13"></p>',
+    ).replace(
+        "</article>",
+        '<div itemprop="comment" itemscope itemtype="https://schema.org/Comment">'
+        '<span itemprop="author">Un lecteur</span><p>Bravo.</p></div></article>',
     )
     article = extract_article(html, URL)
     assert article.published == "2024-03-12T21:30:00+01:00"
     assert article.modified == "2024-03-13"
-    assert article.authors == ("Marie Dupont",)
+    assert article.authors == ("Marie Dupont",)  # not the comment's author
+
+
+def test_rel_author_links_count_only_when_they_agree() -> None:
+    byline = '<p class="byline">Par <a rel="author" href="/auteurs/md">Marie Dupont</a></p>'
+    html = page().replace('<p class="byline">Par Marie Dupont</p>', byline)
+    assert extract_article(html, URL).authors == ("Marie Dupont",)
+    related = html.replace(
+        "</aside>", '<p><a rel="author" href="/auteurs/pr">Paul Roux</a></p></aside>'
+    )
+    assert extract_article(related, URL).authors == ()
+
+
+def test_epoch_is_not_a_date() -> None:
+    head = '<meta property="article:published_time" content="1970-01-01T01:00:00+01:00">'
+    head += '<meta property="article:modified_time" content="2024-03-13T08:00:00+01:00">'
+    article = extract_article(page(head=head), URL)
+    assert article.published is None
+    assert article.modified == "2024-03-13T08:00:00+01:00"
 
 
 def test_base_href_makes_urls_absolute() -> None:
