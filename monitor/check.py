@@ -77,6 +77,8 @@ def _targets(pages: Sequence[PageRow], config: Config) -> list[WatchTarget]:
                 etag=page.etag,
                 last_modified=page.last_modified,
                 last_raw_sha256=page.last_raw_sha256,
+                region=page.region,
+                region_fp=page.region_fp,
                 selector=cfg.selector if cfg else None,
                 ignore=tuple(cfg.ignore) if cfg else (),
             )

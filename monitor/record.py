@@ -114,7 +114,7 @@ class Recorder:
     def _record(self, page: PageRow, result: FetchResult) -> Outcome:
         now = result.fetched_at
         state = result.state
-        if state == "not_modified" or state == "same_raw":
+        if state in ("not_modified", "same_raw", "same_region"):
             return self._unchanged(page, result, "not_modified" if state == "not_modified" else "unchanged")
         if state == "gone":
             return self._gone(page, result)
@@ -167,7 +167,8 @@ class Recorder:
         )
         update_page(
             self.db, page.id, state="removed", last_checked_at=now, last_state="gone",
-            errors_in_row=0, etag=None, last_modified=None,
+            # Whatever comes back next must be judged in full (it is a restoration).
+            errors_in_row=0, etag=None, last_modified=None, last_raw_sha256=None, region_fp=None,
             next_check_at=self._schedule(page, now),
         )
         if page.current_version is None:  # never seen: the URL is probably wrong
@@ -260,6 +261,8 @@ class Recorder:
         update_page(
             self.db, page.id, last_checked_at=now, last_state=state, errors_in_row=0,
             etag=result.etag, last_modified=result.last_modified, last_raw_sha256=raw_sha,
+            # The fingerprint now describes the current version (see spiders.fingerprint).
+            region=result.extras.get("region"), region_fp=result.extras.get("region_fp"),
             next_check_at=self._schedule(page, now, changed=bool(changes)),
             **({"last_changed_at": now} if changes else {}),
             **page_updates,

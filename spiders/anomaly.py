@@ -100,6 +100,9 @@ _CONSENT_DIALOG = re.compile(
     r"we use cookies|we and our partners|our partners|with your (?:consent|permission)|"
     r"your consent|manage your (?:choices|preferences)|privacy policy|cookie policy|"
     r"accept all|reject all|nous utilisons des cookies|nos partenaires|avec votre accord|"
+    # "Pay or okay" walls: accept the trackers or subscribe.
+    r"acceptez (?:l'utilisation|le d[ée]p[ôo]t) (?:de|des) (?:cookies|traceurs)|"
+    r"autres traceurs|param[ée]trer les cookies|accept (?:the use of )?cookies|"
     r"votre consentement|g[ée]rer vos (?:choix|pr[ée]f[ée]rences)|"
     r"politique de (?:confidentialit[ée]|cookies)|tout accepter|tout refuser",
     re.IGNORECASE,
@@ -117,6 +120,11 @@ _ERROR_TITLE = re.compile(
     r"(?:est introuvable|n'existe (?:pas|plus))",
     re.IGNORECASE,
 )
+# Every rule needs a body shorter than this.
+_EVERY_RULE_NEEDS_FEWER_WORDS = max(
+    ANOMALY_SHORT_BODY_WORDS, ANOMALY_TEASER_WORDS, ANOMALY_CONSENT_BODY_WORDS,
+    ANOMALY_ERROR_PAGE_WORDS,
+)
 _TITLE_SEPARATORS = re.compile(r"\s+[-–—]\s+|\s*[|·•»:]\s+|\s*[|·•»]\s*")
 # Ideographs and kana are written without spaces: each one counts as a word.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -129,8 +137,10 @@ def detect_anomaly(html: str, article: Article, *, http_status: int = 200) -> st
     None means a normal article. For a non-2xx status only ``"blocked"`` is reported (challenges
     come with 403 or 503); the status code itself tells the rest.
     """
-    page = _Page.read(html)
     body_words = word_count(article.body)
+    if body_words >= _EVERY_RULE_NEEDS_FEWER_WORDS:
+        return None  # a long body is an article whatever the page says: skip parsing it again
+    page = _Page.read(html)
     if _is_blocked(page, article, body_words):
         return "blocked"
     if not 200 <= http_status < 300:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import (
@@ -24,7 +25,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from spiders.anomaly import detect_anomaly
 from spiders.decode import decode_html
-from spiders.extract import extract_article
+from spiders.extract import extract_article, parse_html
+from spiders.fingerprint import find_region, fingerprint, prepare
 from spiders.items import Article, FetchResult, WatchTarget
 
 if TYPE_CHECKING:
@@ -34,25 +36,79 @@ if TYPE_CHECKING:
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
-def extract_page(
-    raw: bytes, content_type: str | None, url: str, selector: str | None, ignore: tuple[str, ...]
-) -> tuple[str, Article | None, str | None, str | None]:
-    """Decode and extract one page: (state, article, encoding, error). Runs in a worker process.
+@dataclass(frozen=True)
+class Extracted:
+    """What :func:`extract_page` made of a page (picklable: it may come from a worker)."""
 
-    Pure and picklable so the spider can hand it to a process pool and use both cores.
+    state: str  # ok, same_region, an anomaly, or parse_error
+    article: Article | None = None
+    encoding: str | None = None
+    error: str | None = None
+    region: str | None = None  # where the article lives, for the next fetch's fast path
+    region_fp: str | None = None
+
+
+def extract_page(
+    raw: bytes,
+    content_type: str | None,
+    url: str,
+    selector: str | None,
+    ignore: tuple[str, ...],
+    region: str | None = None,
+    region_fp: str | None = None,
+) -> Extracted:
+    """Decode and extract one page. Pure and picklable, so it can run in a worker process.
+
+    With the ``region`` and fingerprint of the last full extraction, a page whose fingerprint is
+    unchanged comes back as ``same_region`` without running trafilatura.
     """
     try:
         text, encoding = decode_html(raw, content_type)
         patterns = tuple(re.compile(p) for p in ignore)
+        tree = parse_html(text, url)
+        meta = prepare(tree, url) if tree is not None else None
+        if tree is not None and meta is not None and region and region_fp:
+            if fingerprint(tree, meta, region, ignore=patterns, selector=selector) == region_fp:
+                return Extracted("same_region", encoding=encoding, region=region, region_fp=region_fp)
         article = extract_article(text, url, selector=selector, ignore=patterns)
     except RecursionError:
-        return "parse_error", None, None, "document nested too deeply to parse"
+        return Extracted("parse_error", error="document nested too deeply to parse")
     except Exception as exc:  # one broken page must not stop the crawl
-        return "parse_error", None, None, f"{type(exc).__name__}: {exc}"[:300]
+        return Extracted("parse_error", error=f"{type(exc).__name__}: {exc}"[:300])
     anomaly = detect_anomaly(text, article)
     if anomaly:
-        return anomaly, None, encoding, None
-    return "ok", article, encoding, None
+        return Extracted(anomaly, encoding=encoding)
+    new_region = new_fp = None
+    # Dates guessed from the page text (htmldate) are outside the fingerprint: no fast path.
+    if tree is not None and meta is not None and (meta.published or meta.modified):
+        new_region = find_region(tree, article.body)
+        if new_region:
+            new_fp = fingerprint(tree, meta, new_region, ignore=patterns, selector=selector)
+    return Extracted("ok", article, encoding, None, new_region, new_fp)
+
+
+def quick_check(
+    raw: bytes,
+    content_type: str | None,
+    url: str,
+    selector: str | None,
+    ignore: tuple[str, ...],
+    region: str,
+    region_fp: str,
+) -> Extracted | None:
+    """``same_region`` when the fingerprint still matches, else None (a full extraction is due)."""
+    try:
+        text, encoding = decode_html(raw, content_type)
+        tree = parse_html(text, url)
+        if tree is None:
+            return None
+        meta = prepare(tree, url)
+        patterns = tuple(re.compile(p) for p in ignore)
+        if fingerprint(tree, meta, region, ignore=patterns, selector=selector) == region_fp:
+            return Extracted("same_region", encoding=encoding, region=region, region_fp=region_fp)
+    except Exception:  # the full extraction will say what is wrong
+        return None
+    return None
 
 
 def result_from_response(
@@ -87,7 +143,8 @@ def result_from_response(
     if mime not in HTML_TYPES:
         return FetchResult(state="not_html", error=f"content type {mime}", **base), False  # type: ignore[arg-type]
     raw = response.body
-    if target.last_raw_sha256 and hashlib.sha256(raw).hexdigest() == target.last_raw_sha256:
+    same_place = final_url == target.url  # a redirect may be a move: judge it in full
+    if same_place and target.last_raw_sha256 and hashlib.sha256(raw).hexdigest() == target.last_raw_sha256:
         # Same bytes as the last good fetch: the article cannot have changed.
         return FetchResult(state="same_raw", raw=raw, **base), False  # type: ignore[arg-type]
     return FetchResult(state="ok", raw=raw, **base), True  # type: ignore[arg-type]

@@ -110,7 +110,10 @@ class FetchResult:
     @property
     def is_error(self) -> bool:
         """True when the fetch failed: nothing about the content can be concluded."""
-        return self.state not in {"ok", "not_modified", "gone", "empty", "blocked", "error_page"}
+        return self.state not in {
+            "ok", "same_raw", "same_region", "not_modified", "gone", "empty", "blocked",
+            "error_page",
+        }
 
 
 @dataclass(frozen=True)
@@ -124,3 +127,5 @@ class WatchTarget:
     last_raw_sha256: str | None = None
     selector: str | None = None
     ignore: tuple[str, ...] = ()
+    region: str | None = None  # where the article was found last time (see spiders.fingerprint)
+    region_fp: str | None = None

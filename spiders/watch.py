@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from spiders.fetchstate import classify_failure, extract_page, result_from_response
+from spiders.fetchstate import classify_failure, extract_page, quick_check, result_from_response
 from spiders.items import FetchResult, WatchTarget
 
 if TYPE_CHECKING:
@@ -82,14 +82,23 @@ class WatchSpider(scrapy.Spider):
         result = replace(result, duration_ms=_ms_since(response.meta))
         if needs_extraction and result.raw is not None:
             args = (result.raw, result.content_type, response.url, target.selector, target.ignore)
-            if self._executor is not None:
-                loop = asyncio.get_running_loop()
-                state, article, encoding, error = await loop.run_in_executor(
-                    self._executor, extract_page, *args
-                )
+            # The fast path (a fingerprint, ~2 ms) runs here; only a page that needs the full
+            # extraction goes to the pool, so IPC is paid where it buys a core.
+            # After a redirect the page may have moved: no shortcut, judge it in full.
+            region_fp = target.region_fp if response.url == target.url else None
+            if self._executor is None:
+                done = extract_page(*args, target.region, region_fp)
             else:
-                state, article, encoding, error = extract_page(*args)
-            result = replace(result, state=state, article=article, encoding=encoding, error=error)
+                done = None
+                if region_fp and target.region:
+                    done = quick_check(*args, target.region, region_fp)
+                if done is None:
+                    loop = asyncio.get_running_loop()
+                    done = await loop.run_in_executor(self._executor, extract_page, *args)
+            result = replace(
+                result, state=done.state, article=done.article, encoding=done.encoding,
+                error=done.error, extras={"region": done.region, "region_fp": done.region_fp},
+            )
         yield result
 
     def on_error(self, failure: Failure) -> FetchResult:

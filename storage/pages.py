@@ -13,8 +13,8 @@ from storage.db import utcnow_iso, write_transaction
 _PAGE_COLUMNS = (
     "id, url, domain, topic, state, moved_to, next_check_at, last_checked_at, last_changed_at, "
     "last_state, "
-    "errors_in_row, etag, last_modified, current_version, last_raw_sha256, pending_hash, "
-    "pending_count"
+    "errors_in_row, etag, last_modified, current_version, last_raw_sha256, region, region_fp, "
+    "pending_hash, pending_count"
 )
 
 
@@ -37,6 +37,8 @@ class PageRow:
     last_modified: str | None
     current_version: int | None
     last_raw_sha256: str | None
+    region: str | None
+    region_fp: str | None
     pending_hash: str | None
     pending_count: int
 

@@ -36,6 +36,8 @@ _V1: Final[list[str]] = [
         last_modified TEXT,
         current_version INTEGER,                   -- versions.id of the article as it stands
         last_raw_sha256 TEXT,                      -- raw HTML of the last good fetch: equal bytes skip extraction
+        region TEXT,                               -- where the article lives in the page (XPath)
+        region_fp TEXT,                            -- fingerprint of that region + metadata: equal skips extraction
         pending_hash TEXT,                         -- a large removal waiting for a confirming fetch
         pending_count INTEGER NOT NULL DEFAULT 0
     )
