@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -267,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-urlwatch", action="store_true", help="veille only")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    # SIGTERM (``timeout``, a CI stop) unwinds like Ctrl-C, so the site process is stopped too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if args.skip_urlwatch:
         tools = [t for t in tools if not t.startswith("urlwatch")]

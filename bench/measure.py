@@ -114,7 +114,14 @@ def run_measured(
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=inp, stdout=out, stderr=err)
         watcher = _TreeWatcher(proc.pid)
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # interrupted: take the command (and its workers) down with us
+            for child in [*watcher.root.children(recursive=True), watcher.root]:
+                child.kill()
+            watcher.stop()
+            proc.wait()
+            raise
         wall = time.perf_counter() - start
         watcher.stop()
         waited = usage.ru_utime + usage.ru_stime

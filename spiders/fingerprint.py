@@ -33,6 +33,7 @@ FINGERPRINT_VERSION = "1"
 _REGION_CANDIDATES = etree.XPath(
     "//article | //main | //*[@itemprop='articleBody'] | //*[@role='main'] | //body"
 )
+_SPACE = re.compile(r"\s+")
 _INVISIBLE = ("script", "style", "noscript", "template", "svg")
 # Relative times and counters that sites print inside the article region; only the fingerprint
 # ignores them (an edit that changes nothing else is still found by the next full extraction).
@@ -45,19 +46,25 @@ FINGERPRINT_NOISE = re.compile(
 )
 
 
+def _text(element: HtmlElement) -> str:
+    """Normalised text with a space between elements (``text_content`` glues blocks together)."""
+    return normalise_line(" ".join(element.itertext()))
+
+
 def find_region(tree: HtmlElement, body: str) -> str | None:
     """The path of the smallest candidate element whose text holds every body paragraph.
 
     Call on a tree that went through :func:`prepare`. None when no element holds them all
     (the body came from several places): such a page always takes the full path.
     """
-    paragraphs = [normalise_line(p)[:80] for p in body.split("\n\n") if p.strip()]
+    # Compared without spaces: inline tags (``l'<em>armée</em>``) put spaces in odd places.
+    paragraphs = [_SPACE.sub("", p)[:80] for p in body.split("\n\n") if p.strip()]
     if not paragraphs:
         return None
     best: tuple[int, str] | None = None
     root = tree.getroottree()
     for element in _REGION_CANDIDATES(tree):
-        text = normalise_line(element.text_content())
+        text = _SPACE.sub("", _text(element))
         if best is not None and len(text) >= best[0]:
             continue
         if all(p in text for p in paragraphs):
@@ -87,7 +94,7 @@ def fingerprint(
         return None
     if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
         return None
-    text = normalise_line(found[0].text_content())
+    text = _text(found[0])
     for pattern in ignore:
         text = pattern.sub(" ", text)
     text = FINGERPRINT_NOISE.sub(" ", text)

@@ -52,7 +52,10 @@ class WatchSpider(scrapy.Spider):
         self.sink = sink
         self.max_size = max_size
         self._executor: Executor | None = None
-        if extract_workers > 1 and len(self.targets) >= POOL_THRESHOLD:
+        # Pages without a fingerprint need a full extraction (~10 ms); only many of them pay
+        # for starting workers (about 1 s of imports and 60 MB each).
+        full = sum(1 for t in self.targets if not t.region_fp)
+        if extract_workers > 1 and full >= POOL_THRESHOLD:
             # forkserver: forking a process that runs a reactor and threads is unsafe.
             self._executor = ProcessPoolExecutor(
                 extract_workers, mp_context=get_context("forkserver")

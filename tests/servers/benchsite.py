@@ -27,6 +27,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import random
 import signal
 import sys
@@ -112,7 +113,7 @@ class BenchSite:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the site until SIGTERM or SIGINT."""
+    """Serve the site until SIGTERM or SIGINT, or until the parent process is gone."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
@@ -130,9 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
     with site:
         print(f"PORT {site.port}", flush=True)
-        stop.wait()
+        # Also stop when the benchmark that started us dies without stopping us (SIGKILL).
+        while not stop.wait(1.0) and os.getppid() == parent:
+            pass
 
 
 if __name__ == "__main__":
