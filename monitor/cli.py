@@ -275,6 +275,12 @@ def reextract(ctx: click.Context, urls: tuple[str, ...]) -> None:
             )
 
 
+# --- commands: daemon (run, status) ----------------------------------------------------------
+
+
+# --- commands: datasette (serve) --------------------------------------------------------------
+
+
 def main() -> None:
     """Console entry point: errors become one line and the documented exit code."""
     try:
