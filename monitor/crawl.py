@@ -57,12 +57,24 @@ def scrapy_settings(http: HttpSettings) -> dict[str, Any]:
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
             "monitor.backoff.BackoffRetryMiddleware": 550,
         },
         # Each response yields one result: Scrapy's default of 100 parallel item workers per
         # response costs 100 asyncio tasks each time (a third of a 304 cycle's CPU).
         "CONCURRENT_ITEMS": 1,
         "ITEM_PIPELINES": {"monitor.pipeline.StorePipeline": 300},
+        # Every middleware costs a few async hops per request; these do nothing for known URLs.
+        "SPIDER_MIDDLEWARES": {
+            "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+            "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+            "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+        },
+        "EXTENSIONS": {
+            "scrapy.extensions.logstats.LogStats": None,
+            "scrapy.extensions.memusage.MemoryUsage": None,
+        },
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     }
 

@@ -38,10 +38,10 @@ _INVISIBLE = ("script", "style", "noscript", "template", "svg")
 # Relative times and counters that sites print inside the article region; only the fingerprint
 # ignores them (an edit that changes nothing else is still found by the next full extraction).
 FINGERPRINT_NOISE = re.compile(
-    r"(?:publi[ée]e?|mis à jour|modifi[ée]e?|updated|posted|published)?\s*"
-    r"(?:il y a|since)\s+\d+\s+(?:secondes?|minutes?|min|heures?|h|jours?)\b"
-    r"|\b\d+\s+(?:seconds?|minutes?|mins?|hours?|days?)\s+ago\b"
-    r"|\b\d[\d\s.,\u202f\u00a0]*\s+(?:vues|lectures|views|reads|partages|shares|commentaires|comments)\b",
+    # Each branch starts with a fixed word or a digit, so the scan fails fast elsewhere.
+    r"(?:il y a|since) \d+ (?:secondes?|minutes?|min|heures?|h|jours?)"
+    r"|\d+ (?:seconds?|minutes?|mins?|hours?|days?) ago"
+    r"|\d[\d .,\u202f]* (?:vues|lectures|views|reads|partages|shares|commentaires|comments)",
     re.IGNORECASE,
 )
 
