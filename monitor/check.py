@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from monitor.crawl import extract_workers, run_in_reactor, scrapy_settings
-from monitor.record import Outcome, Recorder
+from monitor.record import ChangeHook, Outcome, Recorder
 from spiders.items import FetchResult, WatchTarget
 from spiders.watch import WatchSpider
 from storage.db import open_database
@@ -119,8 +119,12 @@ async def check_cycle(
     urls: Sequence[str] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    change_hooks: Sequence[ChangeHook] = (),
 ) -> CheckSummary:
-    """Check the due pages (or all, or those at ``urls``); needs a running asyncio reactor."""
+    """Check the due pages (or all, or those at ``urls``); needs a running asyncio reactor.
+
+    ``change_hooks`` run inside each page's transaction with the ids of its new changes.
+    """
     from scrapy.crawler import AsyncCrawlerRunner
 
     started = time.monotonic()
@@ -134,7 +138,7 @@ async def check_cycle(
     summary = CheckSummary(pages=len(pages))
     if on_start:
         on_start(len(pages))
-    recorder = Recorder(db, intervals=_intervals(db, config))
+    recorder = Recorder(db, intervals=_intervals(db, config), on_changes=change_hooks)
 
     def sink(result: FetchResult) -> None:
         try:

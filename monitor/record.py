@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 logger = logging.getLogger(__name__)
+
+# A function given the database and the ids of new change rows, inside their transaction.
+ChangeHook = Callable[["sqlite_utils.Database", list[int]], None]
 
 # Share of the old body that must vanish before a second fetch is asked to confirm it.
 CONFIRM_REMOVED_SHARE = 0.5
@@ -95,10 +99,17 @@ class Recorder:
     """Writes fetch results of one cycle into the database."""
 
     def __init__(
-        self, db: sqlite_utils.Database, *, intervals: dict[int, float | None] | None = None
+        self,
+        db: sqlite_utils.Database,
+        *,
+        intervals: dict[int, float | None] | None = None,
+        on_changes: Sequence[ChangeHook] = (),
     ) -> None:
         self.db = db
         self.intervals = intervals or {}
+        # Called inside the page's transaction with the ids of the change rows just written,
+        # so what they write (an alert in the outbox) commits or rolls back with the change.
+        self.on_changes = tuple(on_changes)
 
     def record(self, result: FetchResult) -> Outcome:
         """Record ``result`` in one transaction and return what happened."""
@@ -106,10 +117,27 @@ class Recorder:
             page = get_page_by_id(self.db, result.page_id)
             if page is None:  # removed from the database while the fetch ran
                 return Outcome(result.url, "ignored")
+            before = self._last_change_id() if self.on_changes else 0
             outcome = self._record(page, result)
+            if outcome.changes and self.on_changes:
+                self.run_change_hooks(page.id, before)
         if outcome.changes:
             logger.info("%s: %s", page.url, ", ".join(outcome.changes))
         return outcome
+
+    def _last_change_id(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM changes").fetchone()[0])
+
+    def run_change_hooks(self, page_id: int, after_id: int) -> None:
+        """Hand the page's change rows newer than ``after_id`` to every hook (in the transaction)."""
+        ids = [
+            int(row[0])
+            for row in self.db.execute(
+                "SELECT id FROM changes WHERE id > ? AND page_id = ? ORDER BY id", [after_id, page_id]
+            ).fetchall()
+        ]
+        for hook in self.on_changes:
+            hook(self.db, ids)
 
     def _record(self, page: PageRow, result: FetchResult) -> Outcome:
         now = result.fetched_at

@@ -164,3 +164,31 @@ def test_unchanged_checks_are_small(db: sqlite_utils.Database, tmp_path: Path) -
     grown = (tmp_path / "v.db").stat().st_size - before
     assert db.execute("SELECT COUNT(*) FROM checks").fetchone()[0] == 2001
     assert grown / 2000 < 200, f"{grown / 2000:.0f} bytes per unchanged check"
+
+
+def test_change_hooks_run_inside_the_transaction(db: sqlite_utils.Database) -> None:
+    seen: list[list[int]] = []
+
+    def hook(database: sqlite_utils.Database, ids: list[int]) -> None:
+        assert database.conn.in_transaction
+        seen.append(ids)
+
+    rec = Recorder(db, on_changes=[hook])
+    rec.record(result(db))
+    assert seen == []  # a first version is not a change
+    edited = Article(**{**ARTICLE.__dict__, "title": "Autre titre", "modified": "2020-07-01"})
+    rec.record(result(db, article=edited, at=3000.0))
+    ids = [row[0] for row in db.execute("SELECT id FROM changes ORDER BY id")]
+    assert seen == [ids] and len(ids) == 2
+
+
+def test_a_failing_hook_rolls_the_change_back(db: sqlite_utils.Database) -> None:
+    def broken(database: sqlite_utils.Database, ids: list[int]) -> None:
+        raise RuntimeError("outbox full")
+
+    Recorder(db).record(result(db))
+    edited = Article(**{**ARTICLE.__dict__, "title": "Autre titre"})
+    with pytest.raises(RuntimeError):
+        Recorder(db, on_changes=[broken]).record(result(db, article=edited, at=3000.0))
+    assert db.execute("SELECT COUNT(*) FROM changes").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 1
