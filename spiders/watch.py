@@ -56,9 +56,11 @@ class WatchSpider(scrapy.Spider):
         # for starting workers (about 1 s of imports and 60 MB each).
         full = sum(1 for t in self.targets if not t.region_fp)
         if extract_workers > 1 and full >= POOL_THRESHOLD:
-            # forkserver: forking a process that runs a reactor and threads is unsafe.
+            # spawn: forking a process that runs a reactor and threads is unsafe, and workers
+            # that are our own children can ask to die with us (see _die_with_parent).
             self._executor = ProcessPoolExecutor(
-                extract_workers, mp_context=get_context("forkserver")
+                extract_workers, mp_context=get_context("spawn"),
+                initializer=_die_with_parent,
             )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -125,6 +127,18 @@ class WatchSpider(scrapy.Spider):
         """Shut the extraction pool down with the spider."""
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _die_with_parent() -> None:
+    """Worker start-up: on Linux, ask for SIGKILL when the parent dies (even by kill -9)."""
+    try:
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still applies
+        pass
 
 
 def _ms_since(meta: dict[str, Any]) -> int:

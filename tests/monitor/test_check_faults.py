@@ -16,6 +16,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+import psutil
+
 from tests.servers import newssite
 from tests.servers.faults import challenge_page, cookie_wall_page
 
@@ -151,8 +153,12 @@ def test_kill_9_mid_check_loses_nothing_and_leaves_no_partial_result(site: Local
                 continue
             if done >= 20:
                 break
+        children = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # Extraction workers die with their parent: nothing is left running.
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [], f"orphans left after kill -9: {alive}"
     conn = sqlite3.connect(veille.database)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # Every version has its check row and its page pointer: written together or not at all.
