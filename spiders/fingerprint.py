@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from spiders.extract import PageMetadata, drop_noise, read_metadata
+from spiders.extract import drop_noise
+from spiders.metadata import PageMetadata, read_metadata
 from spiders.items import normalise_line
 
 if TYPE_CHECKING:
