@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from spiders.errors import SpiderError
-from spiders.extract import parse_html
+from spiders.tree import parse_html
 from spiders.items import normalise_line
 
 if TYPE_CHECKING:

@@ -32,30 +32,17 @@ from cssselect import SelectorError
 from htmldate import find_date
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import HTMLParser, document_fromstring
 
-from spiders.errors import SpiderError
 from spiders.items import Article, normalise_body, paragraphs
 from spiders.metadata import read_metadata
+from spiders.tree import drop_matching, drop_noise, parse_html
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from lxml.html import HtmlElement
 
 logger = logging.getLogger(__name__)
-
-# The parser trafilatura itself uses: comments and processing instructions are never content.
-# No huge_tree: libxml2 then stops at 256 levels of nesting, which keeps a hostile page cheap.
-_PARSER = HTMLParser(
-    collect_ids=False,
-    default_doctype=False,
-    encoding="utf-8",
-    remove_comments=True,
-    remove_pis=True,
-)
-# Characters XML cannot hold: lxml refuses them or silently drops the text around them.
-_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # Elements whose text becomes its own paragraph in selector mode.
 _BLOCK_TAGS = frozenset(
@@ -66,14 +53,6 @@ _BLOCK_TAGS = frozenset(
 _SKIPPED_TAGS = frozenset("script style noscript template svg math iframe object select".split())
 _CELL_TAGS = frozenset({"td", "th"})
 _WORD = re.compile(r"\w")
-# Ads and counters named plainly (class="ad", class="views") that trafilatura's own lists miss
-# because they look for longer names. Whole class tokens or a whole id only, so "header",
-# "download" or "pubdate" never match.
-_NOISE_NAMES = frozenset(
-    "ad ads advert adverts advertisement advertising adsbygoogle ad-slot ad-container pub "
-    "publicite publicité sponsor sponsored promo views view-count viewcount post-views page-views "
-    "pageviews hit-counter read-count nb-vues vues".split()
-)
 # Site chrome that may show a date unrelated to the article (today's date, a comment's date):
 # removed before htmldate looks for a publication date. Matched on whole class or id tokens,
 # prefixed or suffixed ("site-footer", "comments-area"), never layout flags ("no-sidebar").
@@ -88,22 +67,9 @@ _LAYOUT_FLAGS = ("no-", "has-", "with-", "without-", "is-")
 # header may hold the logo in an <h1>: only <article> or <main> protect it).
 _HOLDS_ARTICLE = etree.XPath("boolean(.//h1 | .//article | .//main)")
 _HOLDS_MAIN = etree.XPath("boolean(.//article | .//main)")
-_NAMED = etree.XPath(".//*[@class or @id]")
 _CHROME_CANDIDATES = etree.XPath(
     ".//nav | .//footer | .//aside | .//form | .//header | .//*[@class or @id]"
 )
-
-
-class ExtractionError(SpiderError):
-    """The HTML of ``url`` could not be parsed at all (``reason`` says why)."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(
-            f"cannot parse the HTML of {url}: {reason}; check that the URL serves an HTML page "
-            "(open it in a browser, or fetch it with curl and look at the Content-Type)"
-        )
 
 
 def extract_article(
@@ -149,39 +115,6 @@ def extract_article(
     )
 
 
-def parse_html(html: str, url: str) -> HtmlElement | None:
-    """Parse a page into an lxml tree rooted at ``<html>``; None for a page with no markup or text.
-
-    Raises :class:`ExtractionError` when lxml cannot build a tree at all.
-    """
-    if not html or html.isspace():
-        return None
-    # Bytes with an explicit encoding: an <?xml encoding?> or <meta charset> left in the text
-    # must not make libxml2 decode the (already decoded) text a second time.
-    data = _INVALID_XML_CHARS.sub("", html).encode("utf-8", errors="replace")
-    try:
-        return document_fromstring(data, parser=_PARSER)
-    except etree.ParserError as error:
-        if "empty" in str(error).lower():  # only comments, or markup lxml drops entirely
-            return None
-        raise ExtractionError(url, str(error)) from error
-    except (ValueError, etree.LxmlError) as error:
-        raise ExtractionError(url, str(error)) from error
-
-
-def drop_noise(tree: HtmlElement) -> None:
-    """Remove, in place, the elements plainly named as ads or counters (their tail text stays)."""
-    _drop(tree, _NAMED, _is_noise)
-
-
-def _is_noise(el: HtmlElement) -> bool:
-    names = el.get("class")
-    if names and not _NOISE_NAMES.isdisjoint(names.lower().split()):
-        return True
-    name = el.get("id")
-    return bool(name) and name.lower() in _NOISE_NAMES
-
-
 def _is_chrome(el: HtmlElement) -> bool:
     """Site chrome, unless it wraps the article (a page-wide ``<div class="has-menu">``)."""
     if el.tag in _CHROME_TAGS or el.tag == "header":
@@ -193,22 +126,6 @@ def _is_chrome(el: HtmlElement) -> bool:
         _CHROME_TOKEN.fullmatch(name) and not name.startswith(_LAYOUT_FLAGS) for name in names
     )
     return chrome and not _HOLDS_ARTICLE(el)
-
-
-def _drop(
-    tree: HtmlElement, candidates: etree.XPath, matches: Callable[[HtmlElement], bool]
-) -> None:
-    """Remove the ``candidates`` of ``<body>`` for which ``matches`` is true, keeping tail text.
-
-    XPath picks the few candidates in C, Python decides: an XPath with EXSLT regexes would call
-    back into Python for every element and is several times slower.
-    """
-    body = tree.find("body")
-    if body is None:
-        return
-    doomed = [el for el in candidates(body) if matches(el)]
-    for el in doomed:
-        el.drop_tree()
 
 
 def _trafilatura_body(tree: HtmlElement, url: str) -> str:
@@ -315,7 +232,7 @@ def guess_published(tree: HtmlElement, url: str) -> str | None:
     from a comment: site chrome and comment sections are removed from ``tree`` (in place) first,
     and htmldate searches markup only (``extensive_search=False``).
     """
-    _drop(tree, _CHROME_CANDIDATES, _is_chrome)
+    drop_matching(tree, _CHROME_CANDIDATES, _is_chrome)
     try:
         # htmldate deep-copies a tree it is given.
         return find_date(tree, url=url, extensive_search=False, original_date=True)

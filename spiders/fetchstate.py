@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import (
@@ -25,27 +24,16 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from spiders.anomaly import detect_anomaly
 from spiders.decode import decode_html
-from spiders.extract import extract_article, parse_html
-from spiders.fingerprint import find_region, fingerprint, prepare
-from spiders.items import Article, FetchResult, WatchTarget
+from spiders.extract import extract_article
+from spiders.tree import parse_html
+from spiders.fingerprint import find_region, fingerprint, prepare, quick_check
+from spiders.items import Article, Extracted, FetchResult, WatchTarget
 
 if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """What :func:`extract_page` made of a page (picklable: it may come from a worker)."""
-
-    state: str  # ok, same_region, an anomaly, or parse_error
-    article: Article | None = None
-    encoding: str | None = None
-    error: str | None = None
-    region: str | None = None  # where the article lives, for the next fetch's fast path
-    region_fp: str | None = None
 
 
 def extract_page(
@@ -65,11 +53,12 @@ def extract_page(
     try:
         text, encoding = decode_html(raw, content_type)
         patterns = tuple(re.compile(p) for p in ignore)
+        if region and region_fp:
+            same = quick_check(raw, content_type, url, selector, ignore, region, region_fp)
+            if same is not None:
+                return same
         tree = parse_html(text, url)
         meta = prepare(tree, url) if tree is not None else None
-        if tree is not None and meta is not None and region and region_fp:
-            if fingerprint(tree, meta, region, ignore=patterns, selector=selector) == region_fp:
-                return Extracted("same_region", encoding=encoding, region=region, region_fp=region_fp)
         article = extract_article(text, url, selector=selector, ignore=patterns)
     except RecursionError:
         return Extracted("parse_error", error="document nested too deeply to parse")
@@ -85,30 +74,6 @@ def extract_page(
         if new_region:
             new_fp = fingerprint(tree, meta, new_region, ignore=patterns, selector=selector)
     return Extracted("ok", article, encoding, None, new_region, new_fp)
-
-
-def quick_check(
-    raw: bytes,
-    content_type: str | None,
-    url: str,
-    selector: str | None,
-    ignore: tuple[str, ...],
-    region: str,
-    region_fp: str,
-) -> Extracted | None:
-    """``same_region`` when the fingerprint still matches, else None (a full extraction is due)."""
-    try:
-        text, encoding = decode_html(raw, content_type)
-        tree = parse_html(text, url)
-        if tree is None:
-            return None
-        meta = prepare(tree, url)
-        patterns = tuple(re.compile(p) for p in ignore)
-        if fingerprint(tree, meta, region, ignore=patterns, selector=selector) == region_fp:
-            return Extracted("same_region", encoding=encoding, region=region, region_fp=region_fp)
-    except Exception:  # the full extraction will say what is wrong
-        return None
-    return None
 
 
 def result_from_response(

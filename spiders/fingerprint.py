@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from spiders.extract import drop_noise
+from spiders.tree import drop_noise
 from spiders.metadata import PageMetadata, read_metadata
-from spiders.items import normalise_line
+from spiders.decode import decode_html
+from spiders.items import Extracted, normalise_line
+from spiders.tree import parse_html
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -105,3 +107,27 @@ def fingerprint(
         ensure_ascii=False,
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def quick_check(
+    raw: bytes,
+    content_type: str | None,
+    url: str,
+    selector: str | None,
+    ignore: tuple[str, ...],
+    region: str,
+    region_fp: str,
+) -> Extracted | None:
+    """``same_region`` when the fingerprint still matches, else None (a full extraction is due)."""
+    try:
+        text, encoding = decode_html(raw, content_type)
+        tree = parse_html(text, url)
+        if tree is None:
+            return None
+        meta = prepare(tree, url)
+        patterns = tuple(re.compile(p) for p in ignore)
+        if fingerprint(tree, meta, region, ignore=patterns, selector=selector) == region_fp:
+            return Extracted("same_region", encoding=encoding, region=region, region_fp=region_fp)
+    except Exception:  # the full extraction will say what is wrong
+        return None
+    return None

@@ -11,6 +11,10 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spiders.comments.items import CommentPlan
 
 # Every kind of whitespace, including no-break and zero-width spaces that CMSs sprinkle around.
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
@@ -128,4 +132,17 @@ class WatchTarget:
     selector: str | None = None
     ignore: tuple[str, ...] = ()
     region: str | None = None  # where the article was found last time (see spiders.fingerprint)
+    region_fp: str | None = None
+    comments: CommentPlan | None = None  # how to read its reader comments (None: not at all)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What :func:`extract_page` made of a page (picklable: it may come from a worker)."""
+
+    state: str  # ok, same_region, an anomaly, or parse_error
+    article: Article | None = None
+    encoding: str | None = None
+    error: str | None = None
+    region: str | None = None  # where the article lives, for the next fetch's fast path
     region_fp: str | None = None

@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from spiders.fetchstate import classify_failure, extract_page, quick_check, result_from_response
-from spiders.items import FetchResult, WatchTarget
+from spiders.fetchstate import classify_failure, extract_page, result_from_response
+from spiders.fingerprint import quick_check
+from spiders.comments.items import CommentsResult
+from spiders.comments.spider import comment_work
+from spiders.items import Extracted, FetchResult, WatchTarget
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -51,17 +54,12 @@ class WatchSpider(scrapy.Spider):
         # Where results go: the item pipeline calls it (it lives in monitor/, not here).
         self.sink = sink
         self.max_size = max_size
-        self._executor: Executor | None = None
-        # Pages without a fingerprint need a full extraction (~10 ms); only many of them pay
-        # for starting workers (about 1 s of imports and 60 MB each).
+        # Pages without a fingerprint need a full extraction (~10 ms), the others a quick
+        # check (~2 ms); only many of either pay for starting workers (imports and memory).
         full = sum(1 for t in self.targets if not t.region_fp)
-        if extract_workers > 1 and full >= POOL_THRESHOLD:
-            # spawn: forking a process that runs a reactor and threads is unsafe, and workers
-            # that are our own children can ask to die with us (see _die_with_parent).
-            self._executor = ProcessPoolExecutor(
-                extract_workers, mp_context=get_context("spawn"),
-                initializer=_die_with_parent,
-            )
+        quick = len(self.targets) - full
+        self._executor = _pool(extract_workers) if extract_workers > 1 and full >= POOL_THRESHOLD else None
+        self._quick = _pool(1) if extract_workers > 1 and quick >= POOL_THRESHOLD else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """One conditional GET per target."""
@@ -80,31 +78,49 @@ class WatchSpider(scrapy.Spider):
                 meta={"veille_target": target, "veille_started": time.monotonic()},
             )
 
-    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[FetchResult]:
+    async def parse(
+        self, response: Response, **kwargs: Any
+    ) -> AsyncIterator[FetchResult | CommentsResult | scrapy.Request]:
         """Judge the response, then extract the article when there is one to extract."""
         target: WatchTarget = response.meta["veille_target"]
         result, needs_extraction = result_from_response(target, response, max_size=self.max_size)
         result = replace(result, duration_ms=_ms_since(response.meta))
         if needs_extraction and result.raw is not None:
-            args = (result.raw, result.content_type, response.url, target.selector, target.ignore)
-            # The fast path (a fingerprint, ~2 ms) runs here; only a page that needs the full
-            # extraction goes to the pool, so IPC is paid where it buys a core.
-            # After a redirect the page may have moved: no shortcut, judge it in full.
-            region_fp = target.region_fp if response.url == target.url else None
-            if self._executor is None:
-                done = extract_page(*args, target.region, region_fp)
-            else:
-                done = None
-                if region_fp and target.region:
-                    done = quick_check(*args, target.region, region_fp)
-                if done is None:
-                    loop = asyncio.get_running_loop()
-                    done = await loop.run_in_executor(self._executor, extract_page, *args)
+            done = await self._extract(target, result.raw, result.content_type, response.url)
             result = replace(
                 result, state=done.state, article=done.article, encoding=done.encoding,
                 error=done.error, extras={"region": done.region, "region_fp": done.region_fp},
             )
         yield result
+        if target.comments is not None:
+            # Reader comments: the inline ones as a result, one request per external thread.
+            for work in comment_work(response, result, target.comments):
+                yield work
+
+    async def _extract(
+        self, target: WatchTarget, raw: bytes, content_type: str | None, url: str
+    ) -> Extracted:
+        """The fast path first (a fingerprint), the full extraction only when it says so.
+
+        With many pages, the fast path runs in a light worker (no trafilatura: ~35 MB) and full
+        extractions in the pool, so Scrapy's own work keeps this process's core.
+        """
+        args = (raw, content_type, url, target.selector, target.ignore)
+        # After a redirect the page may have moved: no shortcut, judge it in full.
+        region_fp = target.region_fp if url == target.url else None
+        loop = asyncio.get_running_loop()
+        if region_fp and target.region:
+            if self._quick is not None:
+                done = await loop.run_in_executor(
+                    self._quick, quick_check, *args, target.region, region_fp
+                )
+            else:
+                done = quick_check(*args, target.region, region_fp)
+            if done is not None:
+                return done
+        if self._executor is not None:
+            return await loop.run_in_executor(self._executor, extract_page, *args)
+        return extract_page(*args)
 
     def on_error(self, failure: Failure) -> FetchResult:
         """A download that failed for good (after Scrapy's retries)."""
@@ -125,8 +141,17 @@ class WatchSpider(scrapy.Spider):
 
     async def closed(self, reason: str) -> None:  # noqa: D401 - Scrapy hook
         """Shut the extraction pool down with the spider."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._executor, self._quick):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pool(workers: int) -> Executor:
+    # spawn: forking a process that runs a reactor and threads is unsafe, and workers that are
+    # our own children can ask to die with us (see _die_with_parent).
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_die_with_parent
+    )
 
 
 def _die_with_parent() -> None:

@@ -10,7 +10,8 @@ import unicodedata
 import pytest
 
 from spiders.errors import SpiderError
-from spiders.extract import ExtractionError, check_selector, extract_article, parse_html
+from spiders.extract import check_selector, extract_article
+from spiders.tree import ExtractionError, parse_html
 from spiders.items import Article, paragraphs
 
 URL = "https://www.lejournal.fr/politique/nimes-budget.html"

@@ -1,0 +1,507 @@
+"""Comments printed in the article's own HTML.
+
+Four readers, tried in this order, the first that finds comments wins:
+
+1. a selector set from the config (:class:`~spiders.comments.items.CommentSelectors`), for any
+   site;
+2. schema.org ``Comment`` objects in JSON-LD (nested ``comment`` arrays are replies);
+3. schema.org ``Comment`` microdata (``itemscope itemtype=".../Comment"``);
+4. classic WordPress markup: ``li.comment`` in ``#comments`` / ``.commentlist`` /
+   ``.comment-list`` (``comment-author .fn``, ``comment-metadata time``, ``comment-content``),
+   which many other CMSs imitate.
+
+A comment nested inside another comment item is its reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from copy import deepcopy
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from cssselect import HTMLTranslator
+from lxml import etree
+
+from spiders.comments.identity import (
+    comment_key,
+    element_text,
+    html_text,
+    normalise_date,
+    unique_keys,
+)
+from spiders.comments.items import Comment, CommentSelectors
+from spiders.items import normalise_line
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+logger = logging.getLogger(__name__)
+
+_CSS = HTMLTranslator()
+_JSONLD = etree.XPath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]')
+_MICRODATA = etree.XPath(
+    '//*[@itemscope][contains(@itemtype, "schema.org/Comment") '
+    'or contains(@itemtype, "schema.org/UserComments")]'
+)
+_WP_CONTAINERS = etree.XPath(
+    '//*[@id="comments" or @id="commentlist" or @id="comment-list"'
+    ' or contains(concat(" ", normalize-space(@class), " "), " commentlist ")'
+    ' or contains(concat(" ", normalize-space(@class), " "), " comment-list ")]'
+)
+_WP_ITEM_TAGS = ("li", "article", "div")
+_WP_ID = re.compile(r"^(?:(?:div-|li-)?comment-(\d+)|c(\d{10,}))$")  # WordPress; Blogger
+_COMMENT_WORDS = re.compile(r"comment", re.IGNORECASE)
+# Parts of a comment item that are not its text.
+_NOT_TEXT = (
+    "comment-author", "comment-meta", "comment-metadata", "commentmetadata", "reply",
+    "comment-reply", "comment-actions", "says", "comment-header", "avatar", "comment-footer",
+    "vcard", "children",
+)  # fmt: skip
+# Buttons and widgets inside a comment: "Reply", "Report", votes.
+_CONTROLS = re.compile(r"reply|respond|report|flag|vote|moderation|alert|share", re.IGNORECASE)
+_AUTHOR_CSS = (
+    ".comment-author .fn", "cite.fn", ".fn", ".comment-author", "cite", ".author-name",
+    ".username", ".author", ".user",
+)  # fmt: skip
+_DATE_CSS = (
+    "time[datetime]", ".comment-metadata time", ".comment-metadata", ".commentmetadata",
+    "abbr.date[title]", ".comment-date", ".post-date", ".datetime", ".date", "time",
+)  # fmt: skip
+_TEXT_CSS = (
+    ".comment-content", ".comment-text", ".commenttext", ".comment-copy", ".comment-body",
+    "[itemprop=text]",
+)  # fmt: skip
+_PERMALINK_CSS = (
+    ".comment-metadata a[href]", ".comment-meta a[href]", "a.permalink[href]",
+    ".datetime a[href]", "a[href*='#comment']", "a[href*='comment-']",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InlineRead:
+    """The inline comments of a page and the reader that found them."""
+
+    method: str  # selectors | jsonld | microdata | wordpress
+    comments: tuple[Comment, ...]
+
+
+def read_inline(
+    tree: HtmlElement, page_url: str, selectors: CommentSelectors | None = None
+) -> InlineRead | None:
+    """The page's inline comments, or None when no reader finds any."""
+    readers: list[tuple[str, Callable[[], list[Comment]]]] = []
+    if selectors is not None:
+        readers.append(("selectors", lambda: from_selectors(tree, page_url, selectors)))
+    readers += [
+        ("jsonld", lambda: from_jsonld(tree, page_url)),
+        ("microdata", lambda: from_microdata(tree, page_url)),
+        ("wordpress", lambda: from_wordpress(tree, page_url)),
+    ]
+    for method, read in readers:
+        try:
+            comments = read()
+        except RecursionError:  # a hostile nesting depth: this reader gives up, not the page
+            logger.debug("%s: %s comments nested too deeply", page_url, method)
+            continue
+        if comments:
+            return InlineRead(method, tuple(unique_keys(comments)))
+    return None
+
+
+# --- selectors from the config ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _xpath(css: str) -> etree.XPath:
+    return etree.XPath(_CSS.css_to_xpath(css, prefix="descendant-or-self::"))
+
+
+def _css(element: HtmlElement, css: str) -> list[HtmlElement]:
+    return list(_xpath(css)(element))
+
+
+def from_selectors(tree: HtmlElement, page_url: str, sel: CommentSelectors) -> list[Comment]:
+    """Comments found by a selector set."""
+    roots = _css(tree, sel.container) if sel.container else [tree]
+    items: list[HtmlElement] = []
+    for root in roots:
+        items.extend(el for el in _css(root, sel.item) if el not in items)
+    return _build(
+        items,
+        page_url,
+        system_id=lambda el: (el.get(sel.id) or None) if sel.id else None,
+        author=lambda el, own: _first_text(own(sel.author)) if sel.author else None,
+        date=lambda el, own: _first_date(own(sel.date)) if sel.date else None,
+        text=lambda el, own: _text_of(own(sel.text)[0] if sel.text and own(sel.text) else el, own),
+        permalink=lambda el, own: _first_href(own(sel.permalink), page_url) if sel.permalink else None,
+        parent_attr=sel.parent,
+    )
+
+
+# --- WordPress and look-alikes ----------------------------------------------------------------
+
+
+def from_wordpress(tree: HtmlElement, page_url: str) -> list[Comment]:
+    """Comments in WordPress's classic markup (and the many themes that copy it)."""
+    containers = list(_WP_CONTAINERS(tree))
+    items: list[HtmlElement] = []
+    for tag in _WP_ITEM_TAGS:  # li first: a div.comment is often the body of an li.comment
+        for container in containers:
+            items.extend(
+                el for el in container.iter(tag) if _has_class(el, "comment") and el not in items
+            )
+        if not containers:
+            items.extend(
+                el for el in tree.iter(tag)
+                if _has_class(el, "comment") and _WP_ID.match(el.get("id") or "")
+            )
+        if items:
+            break
+    return _build(
+        items,
+        page_url,
+        system_id=_wp_id,
+        author=lambda el, own: _first_value(own, _AUTHOR_CSS, _first_text),
+        date=lambda el, own: _first_value(own, _DATE_CSS, _first_date),
+        text=lambda el, own: _wp_text(el, own),
+        permalink=lambda el, own: (
+            _first_href(_first_of(own, _PERMALINK_CSS), page_url) or _wp_permalink(el, page_url)
+        ),
+        parent_attr=None,
+    )
+
+
+def _wp_id(el: HtmlElement) -> str | None:
+    for candidate in (el.get("id"), *(c.get("id") for c in el[:2])):
+        match = _WP_ID.match(candidate or "")
+        if match:
+            return match.group(1) or match.group(2)
+    return el.get("data-comment-id") or None
+
+
+def _wp_permalink(el: HtmlElement, page_url: str) -> str | None:
+    cid = _wp_id(el)
+    return f"{page_url.split('#')[0]}#comment-{cid}" if cid else None
+
+
+def _wp_text(el: HtmlElement, own: _Scope) -> str:
+    # The author's name and the date often sit inside the text block: leave them out.
+    meta = [
+        el for el in (_value_element(own, _AUTHOR_CSS, _first_text),
+                      _value_element(own, _DATE_CSS, _first_date)) if el is not None
+    ]
+    for css in _TEXT_CSS:
+        found = own(css)
+        if found:
+            return _text_of(found[0], own, skip_classes=_NOT_TEXT, extra=meta)
+    return _text_of(
+        el, own, skip_classes=_NOT_TEXT, skip_tags=("cite", "footer", "header"), extra=meta
+    )
+
+
+# --- schema.org JSON-LD -----------------------------------------------------------------------
+
+
+def from_jsonld(tree: HtmlElement, page_url: str) -> list[Comment]:
+    """schema.org ``Comment`` objects of the page's JSON-LD, replies after their parent."""
+    out: list[Comment] = []
+    for script in _JSONLD(tree):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        _walk_jsonld(data, None, page_url, out, depth=0)
+    return out
+
+
+def jsonld_objects(tree: HtmlElement) -> Iterator[Any]:
+    """Every JSON value of the page's JSON-LD scripts (bad ones skipped)."""
+    for script in _JSONLD(tree):
+        try:
+            yield json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+
+
+def _types(obj: dict[str, Any]) -> list[str]:
+    value = obj.get("@type")
+    values = value if isinstance(value, list) else [value]
+    return [str(v).rsplit("/", 1)[-1] for v in values if v]
+
+
+def _walk_jsonld(data: Any, parent: str | None, page_url: str, out: list[Comment], depth: int) -> None:
+    if depth > 40:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _walk_jsonld(item, parent, page_url, out, depth + 1)
+        return
+    if not isinstance(data, dict):
+        return
+    key = parent
+    if any(t in ("Comment", "UserComments", "Answer") for t in _types(data)):
+        text = _ld_text(data.get("text") or data.get("commentText") or data.get("description"))
+        if text:
+            raw_id = data.get("@id") or data.get("identifier") or None
+            system_id = _ld_text(raw_id) or None if not isinstance(raw_id, dict) else None
+            author = _ld_author(data.get("author") or data.get("creator"))
+            posted = normalise_date(data.get("dateCreated") or data.get("datePublished"))
+            url = data.get("url")
+            parent_ref = data.get("parentItem")
+            parent_key = parent
+            if isinstance(parent_ref, dict) and parent_ref.get("@id"):
+                parent_key = str(parent_ref["@id"])
+            key = comment_key(system_id, author, posted, text)
+            out.append(
+                Comment(
+                    key=key, system_id=system_id, author=author, posted_at=posted, text=text,
+                    parent_key=parent_key,
+                    permalink=urljoin(page_url, url) if isinstance(url, str) else None,
+                )
+            )
+    for name in ("@graph", "comment", "comments", "mainEntity", "hasPart", "suggestedAnswer",
+                 "acceptedAnswer"):
+        if name in data:
+            _walk_jsonld(data[name], key, page_url, out, depth + 1)
+
+
+def _ld_text(value: Any) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        value = value.get("@value") or value.get("name") or ""
+    text = str(value or "")
+    return html_text(text) if "<" in text else "\n\n".join(
+        line for line in (normalise_line(p) for p in text.splitlines()) if line
+    )
+
+
+def _ld_author(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("alternateName")
+    name = normalise_line(str(value)) if value else ""
+    return name or None
+
+
+# --- schema.org microdata ---------------------------------------------------------------------
+
+
+def from_microdata(tree: HtmlElement, page_url: str) -> list[Comment]:
+    """schema.org ``Comment`` microdata items."""
+    items = list(_MICRODATA(tree))
+    return _build(
+        items,
+        page_url,
+        system_id=lambda el: el.get("itemid") or el.get("id") or None,
+        author=lambda el, own: _micro_author(el),
+        date=lambda el, own: _first_date(_props(el, "dateCreated", "datePublished", "commentTime")),
+        text=lambda el, own: _text_of(
+            (_props(el, "text", "commentText", "articleBody", "description") or [el])[0], own
+        ),
+        permalink=lambda el, own: _first_href(_props(el, "url"), page_url),
+        parent_attr=None,
+    )
+
+
+def _props(item: HtmlElement, *names: str) -> list[HtmlElement]:
+    """Elements carrying one of ``names`` as itemprop of ``item`` (not of a nested item)."""
+    found: list[HtmlElement] = []
+    stack = list(item)
+    while stack:
+        el = stack.pop(0)
+        if not isinstance(el.tag, str):
+            continue
+        props = (el.get("itemprop") or "").split()
+        if any(n in props for n in names):
+            found.append(el)
+        if el.get("itemscope") is None:
+            stack[:0] = list(el)
+    return found
+
+
+def _micro_author(item: HtmlElement) -> str | None:
+    for el in _props(item, "author", "creator"):
+        if el.get("itemscope") is not None:
+            names = _props(el, "name")
+            if names:
+                return _first_text(names)
+        return _first_text([el])
+    return None
+
+
+# --- shared building --------------------------------------------------------------------------
+
+
+
+def _build(
+    items: list[HtmlElement],
+    page_url: str,
+    *,
+    system_id: Callable[[HtmlElement], str | None],
+    author: Callable[[HtmlElement, _Scope], str | None],
+    date: Callable[[HtmlElement, _Scope], str | None],
+    text: Callable[[HtmlElement, _Scope], str],
+    permalink: Callable[[HtmlElement, _Scope], str | None],
+    parent_attr: str | None,
+) -> list[Comment]:
+    """Comments from item elements: fields read inside each item, never inside its replies."""
+    item_set = set(items)
+    keys: dict[HtmlElement, str] = {}
+    by_id: dict[str, str] = {}
+    out: list[Comment] = []
+    for el in items:
+        own = _Scope(el, item_set)
+        body = text(el, own)
+        if not body:
+            continue
+        sid = system_id(el)
+        who = author(el, own)
+        when = date(el, own)
+        key = comment_key(sid, who, when, body)
+        keys[el] = key
+        if sid:
+            by_id[sid] = key
+        parent_key = None
+        if parent_attr:
+            ref = el.get(parent_attr)
+            parent_key = by_id.get(ref, ref) if ref and ref not in ("0", "") else None
+        else:
+            ancestor = el.getparent()
+            while ancestor is not None and ancestor not in item_set:
+                ancestor = ancestor.getparent()
+            parent_key = keys.get(ancestor) if ancestor is not None else None
+        out.append(
+            Comment(
+                key=key, system_id=sid, author=who, posted_at=when, text=body,
+                parent_key=parent_key, permalink=permalink(el, own),
+            )
+        )
+    return out
+
+
+class _Scope:
+    """CSS lookups inside one item that skip whatever lies inside a nested item (a reply)."""
+
+    def __init__(self, item: HtmlElement, items: set[HtmlElement]) -> None:
+        self.item = item
+        self.items = items
+
+    def __call__(self, css: str) -> list[HtmlElement]:
+        return [el for el in _css(self.item, css) if el is not self.item and not self.in_reply(el)]
+
+    def in_reply(self, el: HtmlElement) -> bool:
+        """True when ``el`` lies inside another comment item nested in this one."""
+        node = el
+        while node is not None and node is not self.item:
+            if node in self.items:
+                return True
+            node = node.getparent()
+        return False
+
+
+def _first_of(own: _Scope, selectors: tuple[str, ...]) -> list[HtmlElement]:
+    for css in selectors:
+        found = own(css)
+        if found:
+            return found
+    return []
+
+
+def _value_element(
+    own: _Scope, selectors: tuple[str, ...], read: Callable[[list[HtmlElement]], str | None]
+) -> HtmlElement | None:
+    """The element :func:`_first_value` reads its value from."""
+    for css in selectors:
+        for el in own(css):
+            if read([el]):
+                return el
+    return None
+
+
+def _first_value(
+    own: _Scope, selectors: tuple[str, ...], read: Callable[[list[HtmlElement]], str | None]
+) -> str | None:
+    """The first non-empty value that ``read`` finds, trying ``selectors`` in order."""
+    for css in selectors:
+        found = own(css)
+        value = read(found) if found else None
+        if value:
+            return value
+    return None
+
+
+def _has_class(el: HtmlElement, name: str) -> bool:
+    return name in (el.get("class") or "").split()
+
+
+def _first_text(elements: list[HtmlElement]) -> str | None:
+    for el in elements:
+        text = normalise_line(el.text_content())
+        if text:
+            return text
+    return None
+
+
+def _first_date(elements: list[HtmlElement]) -> str | None:
+    for el in elements:
+        for value in (el.get("datetime"), el.get("content"), el.get("title"), el.text_content()):
+            date = normalise_date(value)
+            if date:
+                return date
+    return None
+
+
+def _first_href(elements: list[HtmlElement], page_url: str) -> str | None:
+    for el in elements:
+        href = el.get("href") or el.get("content")
+        if href:
+            return urljoin(page_url, href.strip())
+    return None
+
+
+def _text_of(
+    el: HtmlElement,
+    own: _Scope,
+    *,
+    skip_classes: tuple[str, ...] = (),
+    skip_tags: tuple[str, ...] = (),
+    extra: list[HtmlElement] | None = None,
+) -> str:
+    """The text of ``el`` without nested replies and, when asked, without its meta parts."""
+    leave_out = set(extra or ())
+    # Elements, not id()s: lxml proxies stay the same objects only while referenced.
+    drop = {
+        child for child in el.iter()
+        if child is not el and isinstance(child.tag, str)
+        and (child in own.items or child in leave_out or _skip(child, skip_classes, skip_tags))
+    }
+    if not drop:
+        return element_text(el)
+    clone = deepcopy(el)
+    pairs = zip(el.iter(), clone.iter(), strict=True)
+    marked = [copy for original, copy in pairs if original in drop]
+    for copy in marked:
+        if copy.getparent() is not None:
+            copy.drop_tree()
+    return element_text(clone)
+
+
+def _skip(el: HtmlElement, classes: tuple[str, ...], tags: tuple[str, ...]) -> bool:
+    if el.tag in tags:
+        return True
+    if not classes:
+        return False
+    names = (el.get("class") or "").split()
+    return any(c in names for c in classes) or any(_CONTROLS.search(n) for n in names)
+
+
+__all__ = ["InlineRead", "from_jsonld", "from_microdata", "from_selectors", "from_wordpress",
+           "jsonld_objects", "read_inline"]
