@@ -155,3 +155,34 @@ def test_reextract_rebuilds_history_from_snapshots(site: LocalSite, veille: Veil
     out = veille.run("reextract", url, check=0)
     assert "2 → 1 versions, 0 changes" in out.stdout
     assert veille.changes() == []
+
+
+def test_a_check_on_a_terminal_shows_a_progress_bar(site: LocalSite, veille: Veille) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    specs = newssite.make_site(3, seed=41)
+    publish(site, specs, noise_seed=1)
+    veille.run("add", *(site.url(s.path) for s in specs), check=0)
+    leader, follower = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "--config", str(veille.config), "check"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, timeout=120,
+        env={**os.environ, "VEILLE_EXTRACT_WORKERS": "0"},
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"checking" in shown and b"100%" in shown
+    assert b"3 pages checked" in proc.stdout
