@@ -14,12 +14,14 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 # Debian's chromium for JavaScript pages and browser tests (Playwright's own download does not
-# work everywhere); sqlite3 for inspecting databases by hand.
+# work everywhere); sqlite3 for inspecting databases by hand; systemd for `systemd-analyze verify`
+# of the units in systemd/ (it works without systemd running).
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v sqlite3 >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v sqlite3 >/dev/null 2>&1 \
+		|| ! command -v systemd-analyze >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium sqlite3; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium sqlite3 systemd; \
 	fi
 
 run: setup

@@ -48,7 +48,7 @@ class FeedSpider(WatchSpider):
         """Scrapy's constructor hook: also keep the spider open while it waits for work."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
-        return spider  # type: ignore[return-value]
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """The requests of each batch as it arrives; returns when the feed is closed."""
