@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from spiders.comments.items import CommentsResult
 from spiders.items import FetchResult
 
 if TYPE_CHECKING:
@@ -32,14 +33,15 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         """Store one result; an error here is logged and the crawl goes on."""
-        if not isinstance(item, FetchResult):
+        if not isinstance(item, FetchResult | CommentsResult):  # reader comments go there too
             return item
         sink: Callable[[FetchResult], None] | None = getattr(self.crawler.spider, "sink", None)
+        url = item.url if isinstance(item, FetchResult) else item.page_url
         if sink is None:
-            logger.warning("no result sink on the spider; %s is not recorded", item.url)
+            logger.warning("no result sink on the spider; %s is not recorded", url)
             return item
         try:
             sink(item)
         except Exception:  # one bad page never stops the cycle
-            logger.exception("could not record %s", item.url)
+            logger.exception("could not record %s", url)
         return item

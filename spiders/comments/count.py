@@ -49,18 +49,24 @@ _CANDIDATES = (
         ' | //a[contains(@href, "#comments") or contains(@href, "#respond")'
         ' or contains(@href, "#disqus_thread")]'
     ),
-    etree.XPath(
-        '//*[contains(translate(@class, "COMENT", "coment"), "comment")'
-        ' or contains(translate(@id, "COMENT", "coment"), "comment")]'
-    ),
+    etree.XPath('//*[contains(@class, "omment") or contains(@id, "omment")]'),
 )
-_MICRO_COUNT = etree.XPath('//*[@itemprop="commentCount"]')
-_MICRO_STAT = etree.XPath('//*[@itemprop="interactionStatistic"]')
+_MICRO = etree.XPath('//*[@itemprop="commentCount" or @itemprop="interactionStatistic"]')
 
 
-def shown_count(tree: HtmlElement) -> int | None:
-    """The comment count the page shows, or None when it shows none."""
-    for found in (_from_jsonld(tree), _from_microdata(tree), _from_text(tree)):
+def shown_count(tree: HtmlElement, raw: bytes | None = None) -> int | None:
+    """The comment count the page shows, or None when it shows none.
+
+    With the page's ``raw`` bytes, structured data that is plainly absent is not looked for.
+    """
+    readers = []
+    if raw is None or b"ld+json" in raw:
+        readers.append(_from_jsonld)
+    if raw is None or b"itemprop" in raw:
+        readers.append(_from_microdata)
+    readers.append(_from_text)
+    for read in readers:
+        found = read(tree)
         if found is not None:
             return found
     return None
@@ -136,11 +142,16 @@ def _int(value: Any) -> int | None:
 
 
 def _from_microdata(tree: HtmlElement) -> int | None:
-    for el in _MICRO_COUNT(tree):
+    found = _MICRO(tree)
+    for el in found:
+        if el.get("itemprop") != "commentCount":
+            continue
         count = _int(el.get("content") or el.text_content())
         if count is not None:
             return count
-    for stat in _MICRO_STAT(tree):
+    for stat in found:
+        if stat.get("itemprop") != "interactionStatistic":
+            continue
         kind = " ".join(
             (e.get("content") or e.get("href") or e.text_content() or "")
             for e in stat.iter() if "interactionType" in (e.get("itemprop") or "")

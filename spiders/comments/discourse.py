@@ -41,16 +41,23 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_TOPIC_PATH = re.compile(r"^(?P<prefix>.*?)/t/(?:(?P<slug>[^/?#]+)/)?(?P<id>\d+)(?:/\d+)?/?(?:\.json)?$")
+_TOPIC_PATH = re.compile(
+    r"^(?P<prefix>.*?)/t/(?:(?P<slug>[^/?#]+)/)?(?P<id>\d+)(?:/\d+)?/?(?:\.json)?$"
+)
 _FORUM_WORDS = re.compile(
     r"forum|discu|message|comment|réag|reag|débat|debat|conversation|topic|sujet|thread|"
     r"répon|repon|reply|replies|kommentar|diskussion",
     re.IGNORECASE,
 )
-_LINKS = etree.XPath("//a[@href]")
+_LINKS = etree.XPath('//a[contains(@href, "/t/")]')
 _EMBED_SCRIPTS = etree.XPath('//script[contains(., "DiscourseEmbed")]')
 _EMBED_URL = re.compile(r"discourseUrl\s*:\s*['\"]([^'\"]+)['\"]")
 _EMBED_TOPIC = re.compile(r"topicId\s*:\s*['\"]?(\d+)")
+# Parts of a cooked post that are not its words: an image's file name and size (which the
+# forum's own RSS leaves out too).
+CAPTIONS = etree.XPath(
+    './/div[contains(@class, "lightbox-wrapper")]//div[contains(@class, "meta")]'
+)
 # Discourse's own chunk: a posts.json request asks for at most this many ids.
 MAX_CHUNK = 100
 
@@ -73,14 +80,17 @@ def topic_source(url: str, *, origin: str = "detected") -> CommentSource | None:
     return CommentSource(DISCOURSE, f"{base}/t/{topic}", origin, tuple(sorted(detail)))
 
 
-def detect(tree: HtmlElement, page_url: str) -> list[CommentSource]:
+def detect(tree: HtmlElement, page_url: str, raw: bytes | None = None) -> list[CommentSource]:
     """Discourse topics the page links to or embeds (usually one)."""
     found: list[CommentSource] = []
+    if raw is not None and b"/t/" not in raw and b"DiscourseEmbed" not in raw:
+        return found
     for script in _EMBED_SCRIPTS(tree):
         text = script.text or ""
         base, topic = _EMBED_URL.search(text), _EMBED_TOPIC.search(text)
         if base and topic:
-            source = topic_source(urljoin(page_url, base.group(1)).rstrip("/") + f"/t/{topic.group(1)}")
+            forum = urljoin(page_url, base.group(1)).rstrip("/")
+            source = topic_source(f"{forum}/t/{topic.group(1)}")
             if source and source not in found:
                 found.append(source)
     for link in _LINKS(tree):
@@ -138,6 +148,8 @@ class DiscourseRead(ThreadRead):
             yield self.fail(error, response)
             return
         self.stream = [i for i in stream if isinstance(i, int) and not isinstance(i, bool)]
+        if self.stream:  # the stream runs in post order: its head is the opening post
+            self.opening.add(self.stream[0])
         self.consumed |= self.take(posts)
         self.plan()
         yield from self.next_or_finish()
@@ -177,8 +189,11 @@ class DiscourseRead(ThreadRead):
             yield self.fail(error, response)
             return
         got = self.take(posts)
-        retry = [i for i in asked if i not in got and i not in self.asked_again]
-        if got and retry:
+        retry: list[int] = []
+        if got and len(got) < len(asked):
+            # The forum caps its chunks below what was asked: ask that many at a time.
+            self.chunk = max(1, min(self.chunk, len(got)))
+            retry = [i for i in asked if i not in got and i not in self.asked_again]
             self.asked_again.update(retry)
             self.queue[:0] = retry
         # An id asked twice and never returned was deleted meanwhile: the next run will see.
@@ -213,8 +228,9 @@ class DiscourseRead(ThreadRead):
                 system_id=key,
                 author=str(post.get("username") or post.get("name") or "") or None,
                 posted_at=normalise_date(post.get("created_at")),
-                text=html_text(str(post.get("cooked") or "")),
-                permalink=urljoin(base + "/", str(url).lstrip("/")) if url else None,
+                text=html_text(str(post.get("cooked") or ""), CAPTIONS),
+                # post_url is absolute from the site's root (a sub-folder forum included).
+                permalink=urljoin(base + "/", str(url)) if url else None,
             )
         return ids
 
@@ -241,16 +257,19 @@ class DiscourseRead(ThreadRead):
         if self.stream is not None:
             listed = frozenset(str(i) for i in self.stream if i not in self.opening | self.gone)
         error = "; ".join(self.errors) or None
+        unread = len(listed - self.comments.keys()) if listed is not None else 0
         if error is None and self.queue:
             error = (
                 f"read {len(comments)} of {len(listed or ())} posts within the budget of "
                 f"{self.max_requests} requests; the next runs read on"
             )
+        elif error is None and unread:
+            error = f"{unread} posts listed by the topic were not returned by the forum"
         return self.result(
             comments=tuple(comments),
             complete=self.stream is not None and not self.errors,
             listed=listed,
-            state="ok" if self.stream is not None and not self.queue and not self.errors else "partial",
+            state="ok" if self.stream is not None and not unread and not self.errors else "partial",
             error=error,
             high_water=high,
             cursor=cursor,

@@ -42,8 +42,10 @@ _NS = {"d": "http://disqus.com", "dsq": "http://disqus.com/disqus-internals"}
 _DSQ_ID = "{http://disqus.com/disqus-internals}id"
 
 
-def detect(tree: HtmlElement, page_url: str) -> list[CommentSource]:
+def detect(tree: HtmlElement, page_url: str, raw: bytes | None = None) -> list[CommentSource]:
     """The page's Disqus thread, when it embeds one."""
+    if raw is not None and b"disqus" not in raw.lower():
+        return []
     shortname = identifier = None
     for script in _SCRIPTS(tree):
         text = (script.text or "") + " " + (script.get("src") or "")
@@ -62,7 +64,9 @@ def detect(tree: HtmlElement, page_url: str) -> list[CommentSource]:
     return [CommentSource(DISQUS, page_url.split("#")[0], "detected", tuple(detail))]
 
 
-def unsupported(page_id: int, page_url: str, source: CommentSource, shown: int | None) -> CommentsResult:
+def unsupported(
+    page_id: int, page_url: str, source: CommentSource, shown: int | None
+) -> CommentsResult:
     """The result for a Disqus thread veille cannot read live: a state, never a deletion."""
     name = source.get("shortname") or "?"
     return CommentsResult(

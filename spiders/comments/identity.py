@@ -29,10 +29,11 @@ if TYPE_CHECKING:
 KEY_TEXT_CHARS = 80
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_BLOCKS = frozenset(
-    "p div li ul ol blockquote pre h1 h2 h3 h4 h5 h6 tr table section article aside header "
-    "footer figure figcaption dd dt dl hr".split()
-)
+_BLOCKS = frozenset({
+    "p", "div", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
+    "table", "section", "article", "aside", "header", "footer", "figure", "figcaption", "dd",
+    "dt", "dl", "hr",
+})
 _SKIP = frozenset({"script", "style", "noscript", "template", "button", "form", "svg"})
 
 
@@ -85,14 +86,31 @@ def normalise_date(value: object) -> str | None:
 
 
 def element_text(element: HtmlElement) -> str:
-    """The text of an element, one paragraph per block or ``<br>``, normalised."""
+    """The text of an element, one paragraph per block or ``<br>``, normalised.
+
+    A comment that is only a picture or an embedded video has no text: it is then known by what
+    it shows (the titles and addresses of its media and links), so it still has a version.
+    """
     parts: list[str] = []
     _walk(element, parts)
-    return normalise_body("".join(parts))
+    text = normalise_body("".join(parts))
+    if text:
+        return text
+    media = []
+    for el in element.iter("a", "img", "video", "iframe", "source"):
+        label = el.get("title") or el.get("alt") or ""
+        target = el.get("href") or el.get("src") or ""
+        line = normalise_line(f"{label} {target}")
+        if line and line not in media:
+            media.append(line)
+    return "\n\n".join(media)
 
 
-def html_text(fragment: str) -> str:
-    """The normalised text of an HTML fragment (a comment body from an API)."""
+def html_text(fragment: str, drop: etree.XPath | None = None) -> str:
+    """The normalised text of an HTML fragment (a comment body from an API).
+
+    ``drop`` selects parts that are not the comment's words (a forum's image captions).
+    """
     if not fragment or not fragment.strip():
         return ""
     from lxml import html
@@ -101,6 +119,9 @@ def html_text(fragment: str) -> str:
         root = html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
         return normalise_body(re.sub(r"<[^>]+>", " ", fragment))
+    if drop is not None:
+        for el in drop(root):
+            el.drop_tree()
     return element_text(root)
 
 

@@ -49,12 +49,21 @@ _MICRODATA = etree.XPath(
     '//*[@itemscope][contains(@itemtype, "schema.org/Comment") '
     'or contains(@itemtype, "schema.org/UserComments")]'
 )
-_WP_CONTAINERS = etree.XPath(
+# Plain contains() first (cheap), class tokens checked after (see _wp_containers).
+_WP_CONTAINER_CANDIDATES = etree.XPath(
     '//*[@id="comments" or @id="commentlist" or @id="comment-list"'
-    ' or contains(concat(" ", normalize-space(@class), " "), " commentlist ")'
-    ' or contains(concat(" ", normalize-space(@class), " "), " comment-list ")]'
+    ' or contains(@class, "commentlist") or contains(@class, "comment-list")]'
 )
-_WP_ITEM_TAGS = ("li", "article", "div")
+_WP_CONTAINER_CLASSES = frozenset({"commentlist", "comment-list"})
+_HAS_COMMENT_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " comment ")'
+# Comment items by tag, inside a comment container, or anywhere with a WordPress id.
+_WP_ITEMS = tuple(
+    (
+        etree.XPath(f".//{tag}[{_HAS_COMMENT_CLASS}]"),
+        etree.XPath(f'//{tag}[{_HAS_COMMENT_CLASS}][starts-with(@id, "comment-")]'),
+    )
+    for tag in ("li", "article", "div")
+)
 _WP_ID = re.compile(r"^(?:(?:div-|li-)?comment-(\d+)|c(\d{10,}))$")  # WordPress; Blogger
 _COMMENT_WORDS = re.compile(r"comment", re.IGNORECASE)
 # Parts of a comment item that are not its text.
@@ -67,11 +76,12 @@ _NOT_TEXT = (
 _CONTROLS = re.compile(r"reply|respond|report|flag|vote|moderation|alert|share", re.IGNORECASE)
 _AUTHOR_CSS = (
     ".comment-author .fn", "cite.fn", ".fn", ".comment-author", "cite", ".author-name",
-    ".username", ".author", ".user",
+    ".author_name", ".comment-user", ".username", ".author", ".user", "[class*='author']",
 )  # fmt: skip
 _DATE_CSS = (
     "time[datetime]", ".comment-metadata time", ".comment-metadata", ".commentmetadata",
-    "abbr.date[title]", ".comment-date", ".post-date", ".datetime", ".date", "time",
+    "abbr.date[title]", ".comment-date", ".comment_date", ".post-date", ".datetime", ".date",
+    "time", "[class*='date']",
 )  # fmt: skip
 _TEXT_CSS = (
     ".comment-content", ".comment-text", ".commenttext", ".comment-copy", ".comment-body",
@@ -92,17 +102,25 @@ class InlineRead:
 
 
 def read_inline(
-    tree: HtmlElement, page_url: str, selectors: CommentSelectors | None = None
+    tree: HtmlElement,
+    page_url: str,
+    selectors: CommentSelectors | None = None,
+    raw: bytes | None = None,
 ) -> InlineRead | None:
-    """The page's inline comments, or None when no reader finds any."""
+    """The page's inline comments, or None when no reader finds any.
+
+    With the page's ``raw`` bytes, readers whose markup is plainly absent are skipped.
+    """
     readers: list[tuple[str, Callable[[], list[Comment]]]] = []
     if selectors is not None:
         readers.append(("selectors", lambda: from_selectors(tree, page_url, selectors)))
-    readers += [
-        ("jsonld", lambda: from_jsonld(tree, page_url)),
-        ("microdata", lambda: from_microdata(tree, page_url)),
-        ("wordpress", lambda: from_wordpress(tree, page_url)),
-    ]
+    if raw is None or b"Comment" in raw:  # schema.org type names
+        readers += [
+            ("jsonld", lambda: from_jsonld(tree, page_url)),
+            ("microdata", lambda: from_microdata(tree, page_url)),
+        ]
+    if raw is None or b"comment" in raw:
+        readers.append(("wordpress", lambda: from_wordpress(tree, page_url)))
     for method, read in readers:
         try:
             comments = read()
@@ -139,7 +157,9 @@ def from_selectors(tree: HtmlElement, page_url: str, sel: CommentSelectors) -> l
         author=lambda el, own: _first_text(own(sel.author)) if sel.author else None,
         date=lambda el, own: _first_date(own(sel.date)) if sel.date else None,
         text=lambda el, own: _text_of(own(sel.text)[0] if sel.text and own(sel.text) else el, own),
-        permalink=lambda el, own: _first_href(own(sel.permalink), page_url) if sel.permalink else None,
+        permalink=lambda el, own: (
+            _first_href(own(sel.permalink), page_url) if sel.permalink else None
+        ),
         parent_attr=sel.parent,
     )
 
@@ -149,18 +169,17 @@ def from_selectors(tree: HtmlElement, page_url: str, sel: CommentSelectors) -> l
 
 def from_wordpress(tree: HtmlElement, page_url: str) -> list[Comment]:
     """Comments in WordPress's classic markup (and the many themes that copy it)."""
-    containers = list(_WP_CONTAINERS(tree))
+    containers = [
+        el for el in _WP_CONTAINER_CANDIDATES(tree)
+        if el.get("id") in ("comments", "commentlist", "comment-list")
+        or not _WP_CONTAINER_CLASSES.isdisjoint((el.get("class") or "").split())
+    ]
     items: list[HtmlElement] = []
-    for tag in _WP_ITEM_TAGS:  # li first: a div.comment is often the body of an li.comment
-        for container in containers:
-            items.extend(
-                el for el in container.iter(tag) if _has_class(el, "comment") and el not in items
-            )
+    for in_container, anywhere in _WP_ITEMS:  # li first: a div.comment is often an li's body
+        for container in containers:  # containers may nest (#comments > ol.commentlist)
+            items.extend(el for el in in_container(container) if el not in items)
         if not containers:
-            items.extend(
-                el for el in tree.iter(tag)
-                if _has_class(el, "comment") and _WP_ID.match(el.get("id") or "")
-            )
+            items = list(anywhere(tree))
         if items:
             break
     return _build(
@@ -235,7 +254,9 @@ def _types(obj: dict[str, Any]) -> list[str]:
     return [str(v).rsplit("/", 1)[-1] for v in values if v]
 
 
-def _walk_jsonld(data: Any, parent: str | None, page_url: str, out: list[Comment], depth: int) -> None:
+def _walk_jsonld(
+    data: Any, parent: str | None, page_url: str, out: list[Comment], depth: int
+) -> None:
     if depth > 40:
         return
     if isinstance(data, list):
@@ -393,9 +414,16 @@ class _Scope:
     def __init__(self, item: HtmlElement, items: set[HtmlElement]) -> None:
         self.item = item
         self.items = items
+        self._found: dict[str, list[HtmlElement]] = {}  # the same selectors serve several fields
 
     def __call__(self, css: str) -> list[HtmlElement]:
-        return [el for el in _css(self.item, css) if el is not self.item and not self.in_reply(el)]
+        found = self._found.get(css)
+        if found is None:
+            found = [
+                el for el in _css(self.item, css) if el is not self.item and not self.in_reply(el)
+            ]
+            self._found[css] = found
+        return found
 
     def in_reply(self, el: HtmlElement) -> bool:
         """True when ``el`` lies inside another comment item nested in this one."""

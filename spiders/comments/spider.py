@@ -66,13 +66,13 @@ def comment_work(
     tree = None
     if result.state in PARSED_STATES and result.raw is not None:
         tree = _tree(result.raw, result.content_type, response.url)
-    shown = shown_count(tree) if tree is not None else None
+    shown = shown_count(tree, result.raw) if tree is not None else None
     sources = _sources(plan, tree, page_url, result.raw)
     work: list[scrapy.Request | CommentsResult] = []
     inline = None
     wants_inline = (plan.mode == "auto" or INLINE in plan.kinds) and tree is not None
     if wants_inline:
-        inline = _inline_result(result.page_id, page_url, tree, plan, shown)
+        inline = _inline_result(result.page_id, page_url, tree, plan, shown, result.raw)
     full_thread = any(s.kind in (DISCOURSE, WORDPRESS) for s in sources)
     if inline is not None and not (plan.mode == "auto" and full_thread):
         work.append(inline)
@@ -86,7 +86,8 @@ def comment_work(
             )
             work.append(reader.start())
         elif source.kind == WORDPRESS:
-            fallback = inline if plan.mode == "auto" and inline is not None and inline.comments else None
+            usable = plan.mode == "auto" and inline is not None and inline.comments
+            fallback = inline if usable else None
             reader_wp = wordpress.WordPressRead(
                 page_id=result.page_id, page_url=page_url, source=source,
                 max_requests=plan.max_requests, shown_count=shown, fallback=fallback,
@@ -114,11 +115,11 @@ def _sources(
     found: list[CommentSource] = [s for s in plan.sources if s.kind != INLINE]
     if tree is not None:
         if DISCOURSE in kinds:
-            found += discourse.detect(tree, page_url)
+            found += discourse.detect(tree, page_url, raw)
         if WORDPRESS in kinds:
             found += wordpress.detect(tree, page_url, raw)
         if DISQUS in kinds:
-            found += disqus.detect(tree, page_url)
+            found += disqus.detect(tree, page_url, raw)
     else:  # nothing new to look at: the threads found before
         found += [s.source for s in plan.known if s.source.kind in kinds]
     out: list[CommentSource] = []
@@ -129,11 +130,16 @@ def _sources(
 
 
 def _inline_result(
-    page_id: int, page_url: str, tree: HtmlElement, plan: CommentPlan, shown: int | None
+    page_id: int,
+    page_url: str,
+    tree: HtmlElement,
+    plan: CommentPlan,
+    shown: int | None,
+    raw: bytes | None = None,
 ) -> CommentsResult | None:
     """The comments printed in the page, or None when there are none and none were expected."""
     source = CommentSource(INLINE, page_url, "config" if INLINE in plan.kinds else "detected")
-    read = read_inline(tree, page_url, plan.selectors)
+    read = read_inline(tree, page_url, plan.selectors, raw)
     known = plan.state_of(source) is not None
     if read is None:
         if not known and plan.mode == "auto":
@@ -147,8 +153,13 @@ def _inline_result(
             error=None if believed else "no comments found in the page",
         )
     detail = (("method", read.method),)
+    # A page that prints part of its thread (the last few, a first page) says so by its count:
+    # what it leaves out is not gone, and what appears may be old.
+    whole = shown is None or shown <= len(read.comments)
     return CommentsResult(
         page_id=page_id, page_url=page_url,
         source=CommentSource(INLINE, page_url, source.origin, detail),
-        fetched_at=time.time(), comments=read.comments, complete=True, shown_count=shown,
+        fetched_at=time.time(), comments=read.comments, complete=whole, shown_count=shown,
+        state="ok" if whole else "partial",
+        error=None if whole else f"the page prints {len(read.comments)} of its {shown} comments",
     )

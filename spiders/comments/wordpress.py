@@ -75,7 +75,8 @@ def post_id(tree: HtmlElement) -> str | None:
 def collection_source(api_root: str, post: str, *, origin: str = "detected") -> CommentSource:
     """The source for post ``post`` of the site whose REST root is ``api_root``."""
     if "rest_route=" in api_root:  # plain permalinks: index.php?rest_route=/
-        url = api_root.split("rest_route=")[0] + "rest_route=/wp/v2/comments&" + urlencode({"post": post})
+        root = api_root.split("rest_route=")[0]
+        url = f"{root}rest_route=/wp/v2/comments&{urlencode({'post': post})}"
     else:
         url = api_root.rstrip("/") + "/wp/v2/comments?" + urlencode({"post": post})
     return CommentSource(WORDPRESS, url, origin, (("post", post),))
@@ -97,7 +98,9 @@ class WordPressRead(ThreadRead):
     def next_page(self) -> scrapy.Request:
         """The request for the next page of comments."""
         self.page += 1
-        query = urlencode({"per_page": PER_PAGE, "page": self.page, "orderby": "id", "order": "asc"})
+        query = urlencode(
+            {"per_page": PER_PAGE, "page": self.page, "orderby": "id", "order": "asc"}
+        )
         return self.request(f"{self.source.url}&{query}", self.on_page)
 
     def on_page(self, response: Response) -> Iterator[scrapy.Request | CommentsResult]:
@@ -114,9 +117,12 @@ class WordPressRead(ThreadRead):
         if error is not None:
             yield self.fail(error, response)
             return
-        total, pages = _header_int(response, b"X-WP-Total"), _header_int(response, b"X-WP-TotalPages")
+        total = _header_int(response, b"X-WP-Total")
+        pages = _header_int(response, b"X-WP-TotalPages")
         if self.total is not None and total is not None and total != self.total:
-            yield self.fail(f"the number of comments changed during the read ({self.total} → {total})")
+            yield self.fail(
+                f"the number of comments changed during the read ({self.total} → {total})"
+            )
             return
         self.total = total if total is not None else self.total
         self.pages = pages if pages is not None else self.pages
@@ -129,7 +135,9 @@ class WordPressRead(ThreadRead):
             yield self.next_page()
             return
         if more:
-            self.errors.append(f"budget of {self.max_requests} requests reached on page {self.page}")
+            self.errors.append(
+                f"budget of {self.max_requests} requests reached on page {self.page}"
+            )
         yield self.finish()
 
     def finish(self) -> CommentsResult:
@@ -159,7 +167,9 @@ def _comment(item: Any) -> Comment | None:
     key = str(item["id"])
     parent = item.get("parent")
     gmt = item.get("date_gmt")
-    posted = normalise_date(f"{gmt}Z" if isinstance(gmt, str) and gmt and not gmt.endswith("Z") else gmt)
+    if isinstance(gmt, str) and gmt and not gmt.endswith("Z"):
+        gmt = f"{gmt}Z"  # date_gmt is UTC without saying so
+    posted = normalise_date(gmt)
     return Comment(
         key=key,
         system_id=key,
