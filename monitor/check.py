@@ -13,8 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from alerts.deliver import deliver_due
+from alerts.outbox import outbox_hook
 from monitor.crawl import extract_workers, run_in_reactor, scrapy_settings
 from monitor.record import ChangeHook, Outcome, Recorder
+from monitor.record_comments import CommentOutcome, CommentRecorder, comment_plans
+from spiders.comments.items import CommentsResult
 from spiders.items import FetchResult, WatchTarget
 from spiders.watch import WatchSpider
 from storage.db import open_database
@@ -23,6 +27,7 @@ from storage.pages import PageRow, all_pages, due_pages, ensure_topic
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from alerts.deliver import DeliveryReport
     from monitor.config import Config
 
 logger = logging.getLogger(__name__)
@@ -40,6 +45,14 @@ class CheckSummary:
     changes: Counter[str] = field(default_factory=Counter)
     failures: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    alerts: DeliveryReport | None = None  # the alerts sent after the cycle (routes configured)
+    comment_reads: Counter[str] = field(default_factory=Counter)  # comment threads, by state
+    comment_changes: Counter[str] = field(default_factory=Counter)
+
+    def add_comments(self, outcome: CommentOutcome) -> None:
+        """Count one comment thread's read."""
+        self.comment_reads[outcome.state] += 1
+        self.comment_changes.update(outcome.changes)
 
     def add(self, outcome: Outcome) -> None:
         """Count one page's outcome."""
@@ -58,15 +71,31 @@ class CheckSummary:
         s = self.states
         rate = self.checked / self.seconds if self.seconds > 0 else 0.0
         changed = s["changed"] + s["removed"] + s["restored"]
-        return (
+        line = (
             f"{self.checked} pages checked: {s['unchanged'] + s['new']} unchanged or new "
             f"({s['new']} new), {changed} changed, {s['not_modified']} not modified, "
             f"{len(self.failures)} errors, {rate:.1f} pages/s"
         )
+        if self.comment_reads:
+            reads = sum(self.comment_reads.values())
+            line += (
+                f"; {reads} comment threads read ({self.comment_reads['partial']} partial), "
+                f"{sum(self.comment_changes.values())} comment changes"
+            )
+        return line
 
 
-def _targets(pages: Sequence[PageRow], config: Config) -> list[WatchTarget]:
+def watch_targets(
+    pages: Sequence[PageRow], config: Config, db: sqlite_utils.Database | None = None
+) -> list[WatchTarget]:
+    """What the spider needs to fetch ``pages``, with their per-page settings from the config.
+
+    With ``db``, each target also says how to read its reader comments (see
+    :func:`monitor.record_comments.comment_plans`); the sink must then record
+    :class:`~spiders.comments.items.CommentsResult` items too.
+    """
     settings = {p.url: p for p in config.pages}
+    plans = comment_plans(db, pages, config) if db is not None else {}
     targets = []
     for page in pages:
         cfg = settings.get(page.url)
@@ -81,9 +110,13 @@ def _targets(pages: Sequence[PageRow], config: Config) -> list[WatchTarget]:
                 region_fp=page.region_fp,
                 selector=cfg.selector if cfg else None,
                 ignore=tuple(cfg.ignore) if cfg else (),
+                comments=plans.get(page.id),
             )
         )
     return targets
+
+
+_targets = watch_targets  # the name this module used first
 
 
 def _intervals(db: sqlite_utils.Database, config: Config) -> dict[int, float | None]:
@@ -140,7 +173,15 @@ async def check_cycle(
         on_start(len(pages))
     recorder = Recorder(db, intervals=_intervals(db, config), on_changes=change_hooks)
 
-    def sink(result: FetchResult) -> None:
+    comment_recorder = CommentRecorder(db, on_changes=change_hooks)
+
+    def sink(result: FetchResult | CommentsResult) -> None:
+        if isinstance(result, CommentsResult):
+            try:
+                summary.add_comments(comment_recorder.record(result))
+            except Exception:  # one thread that cannot be stored never stops the cycle
+                logger.exception("could not record the comments of %s", result.page_url)
+            return
         try:
             outcome = recorder.record(result)
         except Exception as exc:  # one page that cannot be stored never stops the cycle
@@ -151,8 +192,8 @@ async def check_cycle(
         if on_outcome:
             on_outcome(outcome)
 
-    runner = AsyncCrawlerRunner(scrapy_settings(config.http))
-    targets = _targets(pages, config)
+    runner = AsyncCrawlerRunner(scrapy_settings(config.http, config.allow_networks))
+    targets = _targets(pages, config, db)
     workers = extract_workers()
     for _ in range(1 + MAX_CONFIRM_ROUNDS):
         if not targets:
@@ -184,13 +225,18 @@ def run_check(
     db = open_database(config.database)
     try:
         sync_config_pages(db, config, time.time())
+        # Alerts are written with their changes (outbox); see alerts.outbox.
+        hooks = [outbox_hook(config.alerts)] if config.alerts else []
 
         async def main() -> CheckSummary:
             return await check_cycle(
                 db, config, check_all=check_all, urls=urls, on_start=on_start,
-                on_outcome=on_outcome,
+                on_outcome=on_outcome, change_hooks=hooks,
             )
 
-        return run_in_reactor(main)
+        summary = run_in_reactor(main)
+        if config.alerts:  # a one-shot check sends its alerts before it exits (cron)
+            summary.alerts = deliver_due(db, config.alerts, config.alerts_settings)
+        return summary
     finally:
         db.close()

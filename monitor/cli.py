@@ -172,7 +172,12 @@ def check(ctx: click.Context, check_all: bool, urls: tuple[str, ...]) -> None:
     if len(summary.failures) > 20:
         click.echo(f"  … and {len(summary.failures) - 20} more", err=True)
     click.echo(summary.line())
-    if summary.failures:
+    alerts = summary.alerts
+    if alerts is not None and (alerts.busy or alerts.errors):
+        for error in alerts.errors[:10]:
+            click.echo(f"  alert not delivered: {error}", err=True)
+        click.echo(alerts.line())
+    if summary.failures or (alerts is not None and not alerts.ok):
         ctx.exit(EXIT_FAILURES)
 
 
@@ -278,7 +283,183 @@ def reextract(ctx: click.Context, urls: tuple[str, ...]) -> None:
 # --- commands: daemon (run, status) ----------------------------------------------------------
 
 
+@cli.command()
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Readable lines, or one JSON object per line for log shippers.",
+)
+@click.pass_context
+def run(ctx: click.Context, log_format: str) -> None:
+    """Run the daemon: check every page when it is due, until SIGTERM (SIGHUP reloads the config)."""
+    from monitor.daemon import run_daemon
+    from monitor.logs import setup_daemon_logging
+
+    parent = ctx.parent.params if ctx.parent else {}
+    verbose, quiet = parent.get("verbose", 0), parent.get("quiet", False)
+    level = logging.DEBUG if verbose >= 2 else logging.WARNING if quiet else logging.INFO
+    setup_daemon_logging(level, log_format)
+    config = _load(ctx)
+    try:
+        code = run_daemon(config)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.exit(code)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show the daemon's state (pages, due, last cycle, errors); exit 1 when unhealthy."""
+    import json
+
+    from monitor.status import as_json as report_json
+    from monitor.status import gather, render
+
+    config = _load(ctx)
+    now = time.time()
+    with _database(config, readonly=True) as db:
+        report = gather(db, config, now)
+    if as_json:
+        click.echo(json.dumps(report_json(report), indent=2, default=str))
+    else:
+        click.echo(render(report, now))
+    if not report.healthy:
+        ctx.exit(EXIT_FAILURES)
+
+
 # --- commands: datasette (serve) --------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback prints a warning.")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8001, show_default=True,
+              help="Port (0 picks a free one).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Browse the history in Datasette, read-only (VEILLE_SERVE_PASSWORD: require a password)."""
+    from monitor.serve import serve as run_serve
+
+    config = _load(ctx)
+    try:
+        run_serve(config.database, host, port)
+    except VeilleError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+# --- commands: alerts (test-alert) -----------------------------------------------------------
+
+
+@cli.command("test-alert")
+@click.argument("route", required=False)
+@click.pass_context
+def test_alert(ctx: click.Context, route: str | None) -> None:
+    """Send a test message through one alert route (default: all) and say whether it got through."""
+    from alerts.deliver import send_test
+
+    config = _load(ctx)
+    if not config.alerts:
+        raise ConfigUsageError(
+            f"{config.path}: no [[alerts]] route to test: add one (see `veille init`)"
+        )
+    routes = [r for r in config.alerts if route is None or r.name == route]
+    if not routes:
+        names = ", ".join(r.name for r in config.alerts)
+        raise click.UsageError(f"no alert route named {route!r} (routes: {names})")
+    failed = 0
+    for one in routes:
+        for outcome in send_test(one):
+            if outcome.ok:
+                click.echo(f"route {one.name!r}: delivered to {outcome.service}")
+            else:
+                failed += 1
+                click.echo(f"route {one.name!r}: NOT delivered: {outcome.error}", err=True)
+    if failed:
+        ctx.exit(EXIT_FAILURES)
+
+
+# --- commands: discovery (discover, demo) ----------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--source", "-s", "sources", multiple=True, metavar="NAME",
+    help="Read only this [[sources]] entry (repeat for several).",
+)
+@click.pass_context
+def discover(ctx: click.Context, sources: tuple[str, ...]) -> None:
+    """Read the [[sources]] once; watch the articles on topic and print why each entered."""
+    from monitor.discover import Added, run_discover
+
+    config = _load(ctx)
+    if not config.sources:
+        raise ConfigUsageError(
+            f"{config.path}: no [[sources]] to read: add a feed, sitemap, search page or "
+            "links source (see examples/veille.toml)"
+        )
+
+    def on_added(item: Added) -> None:
+        if item.translation_of:
+            click.echo(f"+ {item.url}  [{item.language}] translation of {item.translation_of}")
+            return
+        terms = ", ".join(item.terms) or "(no query)"
+        click.echo(
+            f"+ {item.url}  [{item.language or '?'}] {item.title or ''}\n"
+            f"    topic {item.topic}, source {item.source}: {terms} in the {item.field}"
+        )
+
+    try:
+        report = run_discover(config, list(sources) or None, on_added=on_added)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    for source_report in report.sources:
+        click.echo(f"  {source_report.line()}")
+        for note in source_report.run.notes:
+            click.echo(f"    limit: {note}")
+    for error in report.errors:
+        click.echo(f"  error: {error}", err=True)
+    click.echo(report.line())
+    if report.errors:
+        ctx.exit(EXIT_FAILURES)
+
+
+@cli.command()
+@click.option("--lag", default="12h", show_default=True,
+              help="How long a translation may take before an edit it lacks is noted.")
+@click.option("--topic", "-t", default=None, help="Only the stories of this topic.")
+@click.pass_context
+def stories(ctx: click.Context, lag: str, topic: str | None) -> None:
+    """Language versions watched as one story, and edits that did not reach every language."""
+    from monitor.config import parse_duration
+    from monitor.stories import render_story
+    from monitor.stories import stories as find_stories
+
+    try:
+        seconds = parse_duration(lag)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--lag") from None
+    config = _load(ctx)
+    with _database(config, readonly=True) as db:
+        found = find_stories(db, lag=seconds, topic=topic)
+    if not found:
+        click.echo("no story yet: no two watched pages are translations of each other")
+        return
+    click.echo("\n\n".join(render_story(story) for story in found))
+
+
+@cli.command()
+@click.option(
+    "--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Keep the demo's config and database here (default: a new temporary folder).",
+)
+def demo(folder: Path | None) -> None:
+    """Watch an offline news site: discovery, checks, edits and comments found (no internet)."""
+    from monitor.demo import run_demo
+
+    run_demo(folder, echo=click.echo)
 
 
 def main() -> None:

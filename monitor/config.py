@@ -20,7 +20,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,21 @@ from urllib.parse import urlsplit
 
 from cssselect import HTMLTranslator, SelectorError
 
+from alerts.routes import (
+    KINDS,
+    LANGUAGES,
+    MODES,
+    AlertSettings,
+    RateLimit,
+    Route,
+    check_schedule,
+    check_timezone,
+    normalise_domain,
+    parse_rate_limit,
+)
 from monitor.errors import ConfigError
+from spiders.comments.items import DEFAULT_MAX_REQUESTS, CommentSelectors
+from spiders.discovery.items import LINKS, MAX_DEPTH, SEARCH, SOURCE_TYPES, Source
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +61,11 @@ DEFAULT_AUTOTHROTTLE = True
 DEFAULT_DOWNLOAD_DELAY = 0.0  # seconds
 # Checking one page more often than this is unkind to the site and rarely shows anything new.
 MIN_INTERVAL = 10.0  # seconds
+DEFAULT_TICK = 5.0  # seconds between two looks at the due pages (veille run)
+DEFAULT_BATCH = 200  # most pages handed to the crawler at once, so a backlog is spread out
+DEFAULT_RETENTION = 90 * 86400.0  # seconds a check row is kept (versions and changes: forever)
+DEFAULT_COMMENTS = "auto"  # reader comments: find them in the page
+DEFAULT_COMMENT_BUDGET = DEFAULT_MAX_REQUESTS  # requests one comment thread may cost per check
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,15 @@ class HttpSettings:
     retries: int = DEFAULT_RETRIES
     autothrottle: bool = DEFAULT_AUTOTHROTTLE
     download_delay: float = DEFAULT_DOWNLOAD_DELAY
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    """How ``veille run`` paces itself: the ``[daemon]`` table."""
+
+    tick: float = DEFAULT_TICK
+    batch: int = DEFAULT_BATCH
+    retention: float = DEFAULT_RETENTION
 
 
 @dataclass(frozen=True)
@@ -84,6 +112,9 @@ class PageConfig:
     selector: str | None = None  # CSS selector of the article region
     ignore: tuple[str, ...] = ()  # regexes of lines whose changes do not count
     interval: float | None = None  # seconds; None: the topic's, else the scheduler's default
+    comments: tuple[str, ...] = (DEFAULT_COMMENTS,)  # "auto", "none", or kinds and sources
+    comment_selectors: CommentSelectors | None = None  # where a site's comments are (CSS)
+    comment_budget: int = DEFAULT_COMMENT_BUDGET
 
 
 @dataclass(frozen=True)
@@ -96,6 +127,10 @@ class Config:
     topics: tuple[Topic, ...]
     pages: tuple[PageConfig, ...]
     allow_networks: tuple[str, ...] = ()  # normalised CIDRs, e.g. "10.0.0.0/8"
+    daemon: DaemonSettings = DaemonSettings()
+    alerts: tuple[Route, ...] = ()  # [[alerts]] routes (alerts.routes)
+    alerts_settings: AlertSettings = AlertSettings()
+    sources: tuple[Source, ...] = ()  # [[sources]] of discovery (spiders.discovery.items)
 
     def topic(self, name: str) -> Topic | None:
         """The topic called ``name``, or None."""
@@ -133,7 +168,24 @@ def load_config(path: Path) -> Config:
             err.message, path=shown, key=_key_path(err.where) or None, hint=err.hint
         ) from None
     logger.debug("loaded %s: %d topics, %d pages", shown, len(config.topics), len(config.pages))
+    _warn_if_readable(config)
     return config
+
+
+def _warn_if_readable(config: Config) -> None:
+    """Alert URLs hold passwords and tokens: warn when other users may read the file."""
+    files = [config.path] if any(route.urls for route in config.alerts) else []
+    files += [Path(route.config) for route in config.alerts if route.config]
+    for file in files:
+        try:
+            mode = file.stat().st_mode
+        except OSError:
+            continue
+        if mode & 0o077:
+            logger.warning(
+                "%s holds alert URLs (passwords, tokens) and other users can read it: "
+                "run `chmod 600 %s`", file, file,
+            )
 
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -256,6 +308,8 @@ def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, shown: str) -> Config
         return ConfigError(f"invalid TOML: {reason}", path=shown, hint=hint)
     lines = text.splitlines()
     source = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    # The line may hold an alert URL with a password: never echo what follows a scheme.
+    source = re.sub(r"://[^\s\"']*", "://****", source)
     message = f"invalid TOML at line {line}, column {column}: {reason}"
     if source:
         message += f" in `{source[:60]}`"
@@ -608,6 +662,63 @@ def _network(value: Any) -> str:
         ) from None
 
 
+_COMMENT_KINDS = ("inline", "discourse", "wordpress", "disqus")
+_ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
+
+
+def _comments(value: Any) -> tuple[str, ...]:
+    """``"auto"``, ``"none"``, or a list of kinds and sources (``"discourse:<topic URL>"``)."""
+    hint = (
+        'write "auto", "none", or a list such as ["inline", '
+        '"discourse:https://forum.example.org/t/topic/123", "wordpress:123"]'
+    )
+    if isinstance(value, str):
+        if value not in ("auto", "none"):
+            raise _Invalid(f"unknown comments setting {_show(value)}", hint)
+        return (value,)
+    entries = _list_of(_string)(value)
+    if not entries:
+        raise _Invalid("empty list of comment sources", 'write "none" to read no comments')
+    for index, entry in enumerate(entries):
+        kind, _, where = entry.partition(":")
+        try:
+            if kind not in _COMMENT_KINDS:
+                close = difflib.get_close_matches(kind, _COMMENT_KINDS, n=1)
+                raise _Invalid(
+                    f"unknown comment source {_show(entry)}",
+                    f"did you mean {_show(close[0])}?" if close else hint,
+                )
+            if not where:
+                continue
+            if kind == "discourse":
+                if "/t/" not in _url(where):
+                    raise _Invalid(
+                        f"not a Discourse topic URL: {_show(where)}",
+                        "give the topic's address, like 'https://forum.example.org/t/slug/123'",
+                    )
+            elif kind == "wordpress":
+                if not where.isdigit():
+                    _url(where)
+            else:
+                raise _Invalid(
+                    f"{kind} takes no address: {_show(entry)}", f'write "{kind}" alone'
+                )
+        except _Invalid as err:
+            raise err.at(index) from None
+    return entries
+
+
+def _attribute(value: Any) -> str:
+    """An HTML attribute name such as ``id`` or ``data-comment-id``."""
+    text = _string(value)
+    if not _ATTRIBUTE.fullmatch(text):
+        raise _Invalid(
+            f"invalid attribute name {_show(text)}",
+            "give the attribute's name only, like 'id' or 'data-parent-id'",
+        )
+    return text
+
+
 # --- the schema -------------------------------------------------------------------------------
 
 _HTTP_FIELDS: dict[str, _Field] = {
@@ -623,11 +734,43 @@ _HTTP_FIELDS: dict[str, _Field] = {
     "download_delay": _Field(_duration()),
 }
 
+_DAEMON_FIELDS: dict[str, _Field] = {
+    "tick": _Field(_duration(0.1)),
+    "batch": _Field(_integer(minimum=1)),
+    "retention": _Field(_duration(86400.0)),
+}
+
+def _query(value: Any) -> str:
+    """A topic query that parses (see monitor.topics)."""
+    from monitor.topics import QueryError, parse_query
+
+    text = _string(value)
+    try:
+        parse_query(text)
+    except QueryError as exc:
+        raise _Invalid(
+            f"invalid query: {exc.one_line()}",
+            'combine terms with AND, OR, NOT, (parentheses) and "quoted phrases"',
+        ) from None
+    return text
+
+
 _TOPIC_FIELDS: dict[str, _Field] = {
     "name": _Field(_name, required=True, hint="give every [[topics]] entry a name"),
-    "query": _Field(_string),
+    "query": _Field(_query),
     "languages": _Field(_list_of(_language)),
     "interval": _Field(_duration(MIN_INTERVAL)),
+}
+
+_COMMENT_SELECTOR_FIELDS: dict[str, _Field] = {
+    "item": _Field(_selector, required=True, hint="give the CSS selector of one comment"),
+    "container": _Field(_selector),
+    "id": _Field(_attribute),
+    "author": _Field(_selector),
+    "date": _Field(_selector),
+    "text": _Field(_selector),
+    "parent": _Field(_attribute),
+    "permalink": _Field(_selector),
 }
 
 _PAGE_FIELDS: dict[str, _Field] = {
@@ -636,14 +779,256 @@ _PAGE_FIELDS: dict[str, _Field] = {
     "selector": _Field(_selector),
     "ignore": _Field(_list_of(_regex)),
     "interval": _Field(_duration(MIN_INTERVAL)),
+    "comments": _Field(_comments),
+    "comment_selectors": _Field(
+        _table(CommentSelectors, _COMMENT_SELECTOR_FIELDS, "[pages.comment_selectors]")
+    ),
+    "comment_budget": _Field(_integer(minimum=1)),
 }
+
+# --- alert routes (alerts.routes holds the dataclasses and the checks they share) ---
+
+
+def _apprise_urls(value: Any) -> tuple[str, ...]:
+    """A list of Apprise URLs that Apprise can load; errors never show a URL's secrets."""
+    from alerts.secrets import mask_url
+    from alerts.services import check_url
+
+    if not isinstance(value, list):
+        # Name the type only: a string here is probably a URL, with its password.
+        kind = next((name for kind, name in _TOML_TYPES if isinstance(value, kind)), "a value")
+        raise _Invalid(
+            f"expected an array of Apprise URLs, got {kind}", 'write it like ["mailto://…"]'
+        )
+    urls = []
+    for index, url in enumerate(value):
+        if not isinstance(url, str) or not url.strip():
+            raise _Invalid(
+                "expected an Apprise URL (a non-empty string)", "put the URL in quotes"
+            ).at(index)
+        if any(char.isspace() for char in url):
+            raise _Invalid(
+                "whitespace in an Apprise URL", "remove it, or percent-encode a space as %20"
+            ).at(index)
+        problem = check_url(url)
+        if problem:
+            raise _Invalid(
+                f"invalid Apprise URL {mask_url(url)}: {problem}",
+                "check the URL format of the service in Apprise's documentation",
+            ).at(index)
+        urls.append(url)
+    return tuple(urls)
+
+
+def _kind(value: Any) -> str:
+    """A change kind (alerts.routes.KINDS)."""
+    text = _string(value)
+    if text not in KINDS:
+        close = difflib.get_close_matches(text, KINDS, n=1, cutoff=0.6)
+        hint = f"did you mean {_show(close[0])}? " if close else ""
+        raise _Invalid(f"unknown change kind {_show(text)}", hint + "kinds are " + ", ".join(KINDS))
+    return text
+
+
+def _domain(value: Any) -> str:
+    """A domain such as ``example.org`` (its subdomains match too)."""
+    try:
+        return normalise_domain(_string(value))
+    except ValueError as exc:
+        raise _Invalid(str(exc), "write only the host, like 'example.org'") from None
+
+
+def _choice(options: tuple[str, ...]) -> Convert:
+    """A converter for one of ``options``."""
+
+    def convert(value: Any) -> str:
+        text = _string(value)
+        if text not in options:
+            raise _Invalid(
+                f"unknown value {_show(text)}", "use " + " or ".join(repr(o) for o in options)
+            )
+        return text
+
+    return convert
+
+
+def _rate_limit(value: Any) -> RateLimit:
+    """``"20/h"``: at most 20 messages an hour."""
+    try:
+        return parse_rate_limit(_string(value))
+    except ValueError as exc:
+        raise _Invalid(str(exc), "what goes over the limit is sent in the next digest") from None
+
+
+def _timezone(value: Any) -> str:
+    """An IANA time zone such as ``Europe/Paris``."""
+    text = _string(value)
+    try:
+        check_timezone(text)
+    except ValueError as exc:
+        raise _Invalid(str(exc), "see the 'TZ identifier' list of the tz database") from None
+    return text
+
+
+_ALERT_FIELDS: dict[str, _Field] = {
+    "name": _Field(_name, required=True, hint="give every [[alerts]] entry a name"),
+    "urls": _Field(_apprise_urls),
+    "config": _Field(_string),
+    "tags": _Field(_list_of(_name)),
+    "kinds": _Field(_list_of(_kind)),
+    "topics": _Field(_list_of(_name)),
+    "domains": _Field(_list_of(_domain)),
+    "min_words": _Field(_integer(minimum=0)),
+    "stealth_only": _Field(_boolean),
+    "mode": _Field(_choice(MODES)),
+    "schedule": _Field(_string),
+    "timezone": _Field(_timezone),
+    "language": _Field(_choice(LANGUAGES)),
+    "rate_limit": _Field(_rate_limit),
+}
+
+_ALERTS_SETTINGS_FIELDS: dict[str, _Field] = {
+    "datasette_url": _Field(_url),
+    "max_attempts": _Field(_integer(minimum=1)),
+    "retry_delay": _Field(_duration()),
+    "max_retry_delay": _Field(_duration(positive=True)),
+}
+
+
+def _check_alerts(
+    routes: tuple[Route, ...], topics: tuple[Topic, ...], folder: Path
+) -> tuple[Route, ...]:
+    """Checks that span keys of a route; Apprise config paths made absolute."""
+    from alerts.services import check_config_file
+
+    _check_unique([route.name for route in routes], "alerts", "name", "alert route name")
+    names = [topic.name for topic in topics]
+    checked = []
+    for index, route in enumerate(routes):
+        where: tuple[str | int, ...] = ("alerts", index)
+        if not route.urls and not route.config:
+            raise _Invalid(
+                "no destination", 'add urls = ["mailto://…"], or config = "apprise.yml" with tags'
+            ).at(*where, "urls")
+        if route.urls and route.config:
+            raise _Invalid("give urls or config, not both", "keep one of the two").at(
+                *where, "config"
+            )
+        if route.tags and not route.config:
+            raise _Invalid(
+                "tags pick services of an Apprise config file", "add config = …, or remove tags"
+            ).at(*where, "tags")
+        if route.digest and not route.schedule:
+            raise _Invalid(
+                "a digest route needs a schedule",
+                'add schedule = "0 8 * * *" (08:00 every day) or "0 * * * *" (every hour)',
+            ).at(*where, "mode")
+        if route.schedule and not route.digest:
+            raise _Invalid(
+                'schedule only applies to mode = "digest"', 'add mode = "digest" or remove schedule'
+            ).at(*where, "schedule")
+        if route.schedule:
+            try:
+                check_schedule(route.schedule, route.timezone)
+            except ValueError as exc:
+                raise _Invalid(str(exc), "minute hour day month weekday, as in crontab").at(
+                    *where, "schedule"
+                ) from None
+        for position, topic in enumerate(route.topics):
+            if names and topic not in names:
+                close = difflib.get_close_matches(topic, names, n=1, cutoff=0.6)
+                hint = f"did you mean {_show(close[0])}? " if close else ""
+                raise _Invalid(
+                    f"unknown topic {_show(topic)}", hint + "declare it in [[topics]]"
+                ).at(*where, "topics", position)
+        if route.config:
+            path = Path(route.config).expanduser()
+            path = path if path.is_absolute() else folder / path
+            problem = check_config_file(path, route.tags)
+            if problem:
+                raise _Invalid(problem, "fix the Apprise config file or its path").at(
+                    *where, "config"
+                )
+            route = replace(route, config=str(path))
+        checked.append(route)
+    return tuple(checked)
+
+
+# --- discovery sources (spiders.discovery.items holds the dataclass and its limits) ---
+
+
+def _source_url(value: Any) -> str:
+    """A feed, sitemap or page URL; a search template may hold {query} and {page}."""
+    text = _string(value)
+    _url(text.replace("{query}", "q").replace("{page}", "1"))
+    return text
+
+
+_SOURCE_FIELDS: dict[str, _Field] = {
+    "name": _Field(_name, required=True, hint="give every [[sources]] entry a name"),
+    "type": _Field(
+        _choice(SOURCE_TYPES), required=True,
+        hint='add type = "feed", "sitemap", "search" or "links"',
+    ),
+    "topic": _Field(_name, required=True, hint="name the [[topics]] entry its articles join"),
+    "url": _Field(_source_url),
+    "query": _Field(_string),
+    "selector": _Field(_selector),
+    "next_selector": _Field(_selector),
+    "max_pages": _Field(_integer(minimum=1)),
+    "depth": _Field(_integer(minimum=1)),
+    "domains": _Field(_list_of(_domain)),
+    "max_entries": _Field(_integer(minimum=1)),
+    "max_fetches": _Field(_integer(minimum=0)),
+    "interval": _Field(_duration(MIN_INTERVAL)),
+    "translations": _Field(_boolean),
+}
+
+
+def _check_sources(sources: tuple[Source, ...], topics: tuple[Topic, ...]) -> tuple[Source, ...]:
+    """Checks that span keys of a source, or sources and topics."""
+    _check_unique([source.name for source in sources], "sources", "name", "source name")
+    by_name = {topic.name: topic for topic in topics}
+    for index, source in enumerate(sources):
+        where: tuple[str | int, ...] = ("sources", index)
+        if source.topic not in by_name:
+            close = difflib.get_close_matches(source.topic, list(by_name), n=1, cutoff=0.6)
+            hint = f"did you mean {_show(close[0])}? " if close else ""
+            raise _Invalid(
+                f"unknown topic {_show(source.topic)}", hint + "declare it in [[topics]]"
+            ).at(*where, "topic")
+        if source.url is None and source.type != LINKS:
+            raise _Invalid(
+                f"a {source.type} source needs a url",
+                "give the address of the feed, sitemap or page",
+            ).at(*where, "url")
+        if source.type == SEARCH and source.url and "{query}" in source.url and not (
+            source.query or by_name[source.topic].query
+        ):
+            raise _Invalid(
+                "the URL template has {query} but neither the source nor its topic has a query",
+                'add query = "words to search" to the source',
+            ).at(*where, "query")
+        if source.depth > MAX_DEPTH:
+            raise _Invalid(
+                f"depth {source.depth} is more than {MAX_DEPTH}",
+                "links further away are rarely on topic",
+            ).at(*where, "depth")
+    return sources
+
 
 _TOP_FIELDS: dict[str, _Field] = {
     "database": _Field(_string),
     "allow_networks": _Field(_list_of(_network)),
     "http": _Field(_table(HttpSettings, _HTTP_FIELDS, "[http]")),
+    "daemon": _Field(_table(DaemonSettings, _DAEMON_FIELDS, "[daemon]")),
     "topics": _Field(_array(Topic, _TOPIC_FIELDS, "[[topics]]")),
     "pages": _Field(_array(PageConfig, _PAGE_FIELDS, "[[pages]]")),
+    "alerts": _Field(_array(Route, _ALERT_FIELDS, "[[alerts]]")),
+    "alerts_settings": _Field(
+        _table(AlertSettings, _ALERTS_SETTINGS_FIELDS, "[alerts_settings]")
+    ),
+    "sources": _Field(_array(Source, _SOURCE_FIELDS, "[[sources]]")),
 }
 
 
@@ -664,6 +1049,13 @@ def _build(path: Path, values: dict[str, Any]) -> Config:
         topics=topics,
         pages=pages,
         allow_networks=values.get("allow_networks", ()),
+        daemon=values.get("daemon", DaemonSettings()),
+        alerts=_check_alerts(values.get("alerts", ()), topics, config_file.parent),
+        # Datasette names a database after its file: veille.db is /veille/.
+        alerts_settings=replace(
+            values.get("alerts_settings", AlertSettings()), database_name=database.stem
+        ),
+        sources=_check_sources(values.get("sources", ()), topics),
     )
 
 

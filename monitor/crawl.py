@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 
@@ -23,8 +23,11 @@ T = TypeVar("T")
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 
-def scrapy_settings(http: HttpSettings) -> dict[str, Any]:
-    """Scrapy settings for a watch crawl; politeness and limits come from Scrapy itself."""
+def scrapy_settings(http: HttpSettings, allow_networks: Sequence[str] = ()) -> dict[str, Any]:
+    """Scrapy settings for a watch crawl; politeness and limits come from Scrapy itself.
+
+    ``allow_networks`` (the config's) are the private networks the SSRF guard lets through.
+    """
     return {
         "BOT_NAME": "veille",
         "USER_AGENT": http.user_agent,
@@ -56,6 +59,8 @@ def scrapy_settings(http: HttpSettings) -> dict[str, Any]:
         # Only http and https: a watched or discovered URL must never read local files.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
         "DOWNLOADER_MIDDLEWARES": {
+            # Before anything else, on every request and redirect hop: no private address.
+            "spiders.discovery.ssrf.SSRFGuardMiddleware": 50,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
@@ -76,6 +81,10 @@ def scrapy_settings(http: HttpSettings) -> dict[str, Any]:
             "scrapy.extensions.memusage.MemoryUsage": None,
         },
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        # The SSRF guard (spiders.discovery.ssrf): the resolver used for each connection
+        # refuses private answers too (DNS rebinding), except in the allowed networks.
+        "TWISTED_DNS_RESOLVER": "spiders.discovery.ssrf.GuardedResolver",
+        "VEILLE_ALLOW_NETWORKS": list(allow_networks),
     }
 
 

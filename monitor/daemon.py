@@ -36,7 +36,9 @@ from monitor.errors import ConfigError
 from monitor.memory import release_memory
 from monitor.notify import Notifier
 from monitor.record import Outcome, Recorder
+from monitor.record_comments import CommentRecorder
 from monitor.scheduler import ConfigIntervals, Cycle, Dispatcher
+from spiders.comments.items import CommentsResult
 from storage.cycles import (
     bring_forward,
     changes_since,
@@ -93,7 +95,7 @@ def crawler_settings(config: Config) -> dict[str, Any]:
     """``veille check``'s Scrapy settings, without the components they disable anyway."""
     from scrapy.settings import default_settings
 
-    settings = scrapy_settings(config.http)
+    settings = scrapy_settings(config.http, config.allow_networks)
     for path, (table, setting) in _UNUSED_COMPONENTS.items():
         if settings.get(setting):  # on (or a feed configured): keep the component
             continue
@@ -121,6 +123,7 @@ class Daemon:
         self.db: sqlite_utils.Database | None = db
         self.notifier = Notifier()
         self.recorder = Recorder(db, intervals=ConfigIntervals(db, config))
+        self.comment_recorder = CommentRecorder(db)
         self.dispatcher = Dispatcher(db, batch=config.daemon.batch, stall_after=stall_after(config))
         self.scheduler: AsyncIOScheduler | None = None
         self.runner: AsyncCrawlerRunner | None = None
@@ -174,7 +177,12 @@ class Daemon:
 
         hook = outbox_hook(lambda: self.config.alerts)
         self.recorder.on_changes = (*self.recorder.on_changes, hook)
+        self.comment_recorder.on_changes = (*self.comment_recorder.on_changes, hook)
         self._add_job(scheduler, self.deliver_alerts, "alerts", ALERTS_EVERY, first=now)
+        # Discovery: each [[sources]] entry read when its interval is due (monitor.discover).
+        from monitor.discover import add_discovery_jobs
+
+        add_discovery_jobs(self, scheduler)
 
     async def deliver_alerts(self) -> None:
         """Send the due alerts and digests (Apprise blocks: a thread, with its own connection)."""
@@ -250,7 +258,7 @@ class Daemon:
             logger.warning("no pages picked this time (%s); trying again next tick", exc)
             return
         logger.debug("cycle %d: %d pages handed to the crawler", cycle.id, len(pages))
-        self.queue.put_nowait(watch_targets(pages, self.config))
+        self.queue.put_nowait(watch_targets(pages, self.config, self.db))
 
     async def maintenance(self) -> None:
         """Delete check rows past the retention, refresh SQLite's statistics, checkpoint the WAL."""
@@ -271,10 +279,16 @@ class Daemon:
 
     # -- results --------------------------------------------------------------------------------
 
-    def _sink(self, result: FetchResult) -> None:
-        """Store one fetch result (called by the item pipeline, on the loop)."""
+    def _sink(self, result: FetchResult | CommentsResult) -> None:
+        """Store one fetch or comment-thread result (called by the item pipeline, on the loop)."""
         if self.db is None:
             return  # closed at shutdown: the page stays due and is fetched next time
+        if isinstance(result, CommentsResult):
+            try:
+                self.comment_recorder.record(result)
+            except Exception:  # one thread that cannot be stored never stops the daemon
+                logger.exception("could not record the comments of %s", result.page_url)
+            return
         try:
             outcome = self.recorder.record(result)
         except Exception as exc:  # one page that cannot be stored never stops the daemon

@@ -1,175 +1,215 @@
-"""``python -m monitor.demo``: watch a small offline news site and see veille record its edits.
+"""``veille demo`` (and ``python -m monitor.demo``): the whole system on an offline news site.
 
-Serves three article pages on 127.0.0.1 (no internet needed), checks them, then edits one
-headline, one paragraph and the byline of another, changes every ad, counter and timestamp,
-removes the third page, and checks again. Only the real edits become changes.
+Serves the bundled site of :mod:`monitor.demo_site` on 127.0.0.1 (no internet needed), writes a
+config with one topic and six sources (three feeds, a sitemap index, a search page, related
+links), then:
+
+1. **discovers**: reads the sources, keeps the articles on topic, merges duplicate URLs, and
+   watches the five language versions of one article as one story;
+2. **checks** every watched page once (the baseline: versions, comments);
+3. the site **changes**: a headline is rewritten, the French translation alone is edited
+   silently, two comments are posted, a new article is published; ads, counters and
+   timestamps change everywhere;
+4. **discovers and checks again**: each change is printed as it is found, and the story view
+   says the edit of the French version has not reached the other languages.
+
+Everything lands in ``veille.db`` beside the generated ``veille.toml``, ready for ``veille
+history``, ``veille stories`` or ``veille serve``.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<title>{title} | Le Veilleur</title>
-<meta property="og:title" content="{title}">
-<meta name="author" content="{author}">
-<meta property="article:published_time" content="2026-11-20T08:22:00+01:00">
-<meta property="article:modified_time" content="{modified}">
-<link rel="canonical" href="{url}">
-<script>window.__views = {views}; window.__csrf = "{token}";</script>
-</head><body>
-<nav><a href="/">Accueil</a> <a href="/tech">Tech</a> <a href="/monde">Monde</a></nav>
-<div class="ad">Publicité : {ad}</div>
-<article><h1>{title}</h1><p class="byline">Par {author}, publié il y a {minutes} minutes</p>
-{paragraphs}
-</article>
-<aside class="most-read"><h2>Les plus lus</h2><ul>{most_read}</ul></aside>
-<footer>{views} lectures · jeton {token}</footer></body></html>"""
+from monitor.demo_site import TOPIC_LANGUAGES, TOPIC_QUERY, DemoSite, serve
 
-ARTICLES = {
-    "/2026/11/salaries-contrats-police.html": (
-        "fr", "Des salariés de la tech demandent l'arrêt des contrats avec la police", "Claire Morel",
-        [
-            "Plus de deux cents salariés d'un grand éditeur de logiciels ont signé une lettre "
-            "ouverte adressée à leur direction.",
-            "Ils demandent l'annulation des contrats passés avec plusieurs services de police et "
-            "la fin de la vente d'outils d'analyse vidéo.",
-            "La direction a répondu qu'elle examinerait la lettre, sans prendre d'engagement.",
-            "Les signataires annoncent une nouvelle réunion la semaine prochaine.",
-        ],
-    ),
-    "/2026/11/workers-cloud-contracts.html": (
-        "en", "Tech workers urge their employer to drop military cloud contracts", "Sam Turner",
-        [
-            "Employees of a large cloud provider published an open letter on Monday.",
-            "They ask the company to end contracts that supply cloud services to armies and to "
-            "publish how its tools are used.",
-            "A spokesperson said the company reviews every contract against its principles.",
-            "Organisers say more than a thousand people have now signed.",
-        ],
-    ),
-    "/2026/11/breve.html": (
-        "fr", "Brève : une pétition circule", "Rédaction",
-        ["Une pétition de soutien circule parmi les salariés du secteur depuis mardi matin.",
-         "Elle a recueilli plusieurs centaines de signatures en une journée."],
-    ),
-}
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from monitor.check import CheckSummary
+    from monitor.discover import Added, DiscoveryReport
+
+TOPIC = "microsoft-workers"
+Echo = Callable[[str], None]
 
 
-class DemoSite:
-    """The demo pages, rendered with fresh noise on every request."""
+def demo_config(base: str) -> str:
+    """The demo's veille.toml for a site served at ``base``."""
+    languages = ", ".join(f'"{lang}"' for lang in TOPIC_LANGUAGES)
+    return f'''# Written by `veille demo`: the offline demo site at {base}
+database = "veille.db"
+allow_networks = ["127.0.0.0/8"]   # the demo site is on this machine
 
-    def __init__(self) -> None:
-        self.articles = {path: list(values) for path, values in ARTICLES.items()}
-        self.modified = "2026-11-20T09:00:00+01:00"
-        self.removed: set[str] = set()
-        self.rng = random.Random(1)
-        self.base = ""
+[http]
+obey_robots_txt = false
+autothrottle = false
+timeout = "5s"
+retries = 0
 
-    def render(self, path: str) -> str | None:
-        if path not in self.articles or path in self.removed:
-            return None
-        lang, title, author, paragraphs = self.articles[path]
-        return PAGE.format(
-            lang=lang, title=title, author=author, url=self.base + path, modified=self.modified,
-            views=self.rng.randint(1000, 99999), token=self.rng.getrandbits(64),
-            ad=self.rng.choice(["-30 % sur les casques", "Votre banque en ligne", "Voyagez malin"]),
-            minutes=self.rng.randint(1, 59),
-            paragraphs="\n".join(f"<p>{p}</p>" for p in paragraphs),
-            most_read="".join(
-                f"<li><a href='/a{n}'>Article {n}</a></li>" for n in self.rng.sample(range(50), 5)
-            ),
-        )
+[[topics]]
+name = "{TOPIC}"
+query = '{TOPIC_QUERY}'
+languages = [{languages}]
 
-    def edit(self) -> None:
-        """The second round: a headline change, a silent paragraph edit, a byline change, a removal."""
-        fr = "/2026/11/salaries-contrats-police.html"
-        lang, _title, author, paragraphs = self.articles[fr]
-        paragraphs = list(paragraphs)
-        paragraphs[2] = paragraphs[2].replace("sans prendre d'engagement", "et s'est engagée à répondre sous un mois")
-        self.articles[fr] = [lang, "Des salariés exigent la fin des contrats avec la police", author, paragraphs]
-        en = "/2026/11/workers-cloud-contracts.html"
-        lang, title, _author, paragraphs = self.articles[en]
-        self.articles[en] = [lang, title, "Sam Turner and Ada Chen", paragraphs]
-        self.removed.add("/2026/11/breve.html")
+[[sources]]
+name = "fil-tech"
+type = "feed"
+url = "{base}/fil-tech/rss.xml"
+topic = "{TOPIC}"
 
+[[sources]]
+name = "solidarity-wire"
+type = "feed"
+url = "{base}/solidarity/en/feed.atom"
+topic = "{TOPIC}"
 
-def serve(site: DemoSite) -> ThreadingHTTPServer:
-    """Serve ``site`` on 127.0.0.1 on a free port, in a background thread."""
+[[sources]]
+name = "weekly-dispatch"
+type = "feed"
+url = "{base}/dispatch/feed.json"
+topic = "{TOPIC}"
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            html = site.render(self.path)
-            body = (html or "<h1>Page introuvable</h1>").encode("utf-8")
-            self.send_response(200 if html else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+[[sources]]
+name = "sitemaps"
+type = "sitemap"
+url = "{base}/sitemap_index.xml"
+topic = "{TOPIC}"
 
-        def log_message(self, *args: object) -> None:
-            pass
+[[sources]]
+name = "search"
+type = "search"
+url = "{base}/search?q={{query}}&page={{page}}"
+query = "microsoft"
+selector = "ol.results li"
+max_pages = 3
+topic = "{TOPIC}"
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+[[sources]]
+name = "related"
+type = "links"
+topic = "{TOPIC}"
+depth = 1
+selector = "aside.related"
+'''
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the demo: two check cycles around a round of edits, then print what was recorded."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dir", type=Path, default=None, help="Keep the demo database here.")
-    args = parser.parse_args(argv)
-    folder = args.dir or Path(tempfile.mkdtemp(prefix="veille-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
+@dataclass
+class DemoResult:
+    """What the demo did, for tests and for the closing lines."""
 
+    folder: Path
+    config_path: Path
+    base: str
+    discovered: list[Added] = field(default_factory=list)
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # kind, url, summary
+    reports: list[DiscoveryReport] = field(default_factory=list)
+    checks: list[CheckSummary] = field(default_factory=list)
+    story_text: str = ""
+
+
+def run_demo(folder: Path | None = None, *, echo: Echo = print) -> DemoResult:
+    """Run the demo end to end; ``echo`` prints each line (as it happens)."""
     from monitor.check import check_cycle, sync_config_pages
     from monitor.config import load_config
     from monitor.crawl import run_in_reactor
+    from monitor.discover import discover_cycle
+    from monitor.stories import render_story, stories
     from storage.db import open_database
 
+    folder = folder or Path(tempfile.mkdtemp(prefix="veille-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
     site = DemoSite()
     server = serve(site)
-    config_file = folder / "veille.toml"
-    pages = "\n".join(
-        f'[[pages]]\nurl = "{site.base}{path}"\ntopic = "tech-workers"\n' for path in ARTICLES
-    )
-    config_file.write_text(
-        'database = "veille.db"\n\n[http]\nobey_robots_txt = false\nautothrottle = false\n\n'
-        '[[topics]]\nname = "tech-workers"\n\n' + pages,
-        encoding="utf-8",
-    )
-    config = load_config(config_file)
+    config_path = folder / "veille.toml"
+    config_path.write_text(demo_config(site.base), encoding="utf-8")
+    config = load_config(config_path)
     db = open_database(config.database)
-    sync_config_pages(db, config, time.time())
-    print(f"veille demo: serving {len(ARTICLES)} articles at {site.base}, database {config.database}")
+    result = DemoResult(folder, config_path, site.base)
+    short = _shortener(site.base)
+    echo(f"veille demo: an offline news site at {site.base}; database {config.database}")
+    echo(f"topic {TOPIC!r}: {TOPIC_QUERY}  (languages: {', '.join(TOPIC_LANGUAGES)})")
+
+    def on_added(item: Added) -> None:
+        result.discovered.append(item)
+        if item.translation_of:
+            echo(f"  + {short(item.url)}  [{item.language}] translation of "
+                 f"{short(item.translation_of)}")
+        else:
+            terms = ", ".join(item.terms) or "-"
+            echo(f"  + {short(item.url)}  [{item.language or '?'}] «{item.title}» "
+                 f"(source {item.source}; matched {terms} in the {item.field})")
+
+    def on_changes(db_: sqlite_utils.Database, change_ids: list[int]) -> None:
+        marks = ", ".join("?" * len(change_ids))
+        for kind, url, summary, stealth in db_.execute(
+            f"SELECT kind, url, summary, stealth FROM change_feed WHERE change_id IN ({marks}) "
+            "ORDER BY change_id", change_ids,
+        ).fetchall():
+            result.changes.append((kind, url, summary))
+            flag = " [stealth edit]" if stealth else ""
+            echo(f"  * {kind:<15} {short(url)}{flag}\n      {summary}")
 
     async def rounds() -> None:
-        first = await check_cycle(db, config, check_all=True)
-        print(f"round 1 (baseline): {first.line()}")
+        sync_config_pages(db, config, time.time())
+        echo("\n1. discovery: reading 3 feeds, a sitemap index, a search page and related links")
+        report = await discover_cycle(db, config, on_added=on_added)
+        result.reports.append(report)
+        echo(f"   {report.line()}")
+        echo("\n2. first check of every watched page (the baseline)")
+        summary = await check_cycle(db, config, check_all=True, change_hooks=[on_changes])
+        result.checks.append(summary)
+        echo(f"   {summary.line()}")
+        echo("\n3. the site changes: a headline is rewritten, the French translation alone is "
+             "edited,\n   two comments are posted, an article is published; ads, counters and "
+             "timestamps change everywhere")
         site.edit()
-        print("the site now edits a headline, a paragraph and a byline, removes a page, "
-              "and changes every ad, counter and timestamp…")
-        second = await check_cycle(db, config, check_all=True)
-        print(f"round 2: {second.line()}")
+        echo("\n4. discovery and checks again; each change as it is found:")
+        report = await discover_cycle(db, config, on_added=on_added)
+        result.reports.append(report)
+        summary = await check_cycle(db, config, check_all=True, change_hooks=[on_changes])
+        result.checks.append(summary)
+        echo(f"   {summary.line()}")
 
-    run_in_reactor(rounds)
-    server.shutdown()
-    print("\nchange_feed (what alerts and Datasette read):")
-    for detected_at, kind, url, summary, stealth in db.execute(
-        "SELECT detected_at, kind, url, summary, stealth FROM change_feed ORDER BY change_id"
-    ).fetchall():
-        flag = " [stealth edit]" if stealth else ""
-        print(f"  {detected_at}  {kind:8} {url.removeprefix(site.base)}{flag}\n      {summary}")
-    print(f"\nExplore it: veille --config {config_file} history {site.base}"
-          f"{next(iter(ARTICLES))}")
+    try:
+        run_in_reactor(rounds)
+        found = stories(db, lag=0.0)
+        result.story_text = "\n\n".join(render_story(s) for s in found)
+        echo("\n5. stories (translations of one article, and edits that did not travel):")
+        for line in result.story_text.splitlines():
+            echo(f"   {short(line)}")
+    finally:
+        server.shutdown()
+        db.close()
+    echo(f"\nExplore it:\n  veille --config {config_path} stories"
+         f"\n  veille --config {config_path} history {site.base}/fil-tech/2020/06/"
+         "microsoft-police.html"
+         f"\n  veille --config {config_path} serve      # browse it all in Datasette"
+         f"\n  sqlite3 {config.database} 'SELECT kind, url, summary FROM change_feed'")
+    return result
+
+
+def _shortener(base: str) -> Callable[[str], str]:
+    """Print site paths rather than full local URLs."""
+    return lambda text: text.replace(base, "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m monitor.demo [--dir DIR]``."""
+    parser = argparse.ArgumentParser(description="veille's offline demo.")
+    parser.add_argument("--dir", type=Path, default=None, help="Keep the demo files here.")
+    args = parser.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("scrapy", "trafilatura", "htmldate"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    run_demo(args.dir)
 
 
 if __name__ == "__main__":

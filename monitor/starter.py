@@ -43,6 +43,52 @@ autothrottle = true
 # Wait at least this long between two requests to the same site.
 download_delay = "0s"
 
+[daemon]
+# `veille run` looks for due pages this often.
+tick = "5s"
+# At most this many pages are handed to the crawler at once (a backlog after downtime is
+# worked through oldest first, not fetched in one burst).
+batch = 200
+# Check rows older than this are deleted; versions, changes and snapshots are kept for good.
+retention = "90d"
+
+[alerts_settings]
+# Public address of your Datasette, so that each alert links to its change there.
+# datasette_url = "https://datasette.example.org"
+# Give up on an alert after this many failed attempts (`veille status` lists it then).
+max_attempts = 12
+# Wait this long before retrying a failed alert, twice as long each time after, up to the max.
+retry_delay = "30s"
+max_retry_delay = "6h"
+
+# An alert route: remove the leading "# " from the lines below to get alerts.
+# Apprise URLs hold passwords and tokens: keep this file private (chmod 600 veille.toml).
+# [[alerts]]
+# # Unique name; `veille test-alert NAME` sends it a test message.
+# name = "me"
+# # Where to send: Apprise URLs (mailto://, json://, tgram://, ntfy://…), or instead
+# # config = "apprise.yml" (an Apprise config file) with tags = ["news"].
+# urls = ["mailto://user:password@smtp.example.org?to=me@example.org"]
+# # Only these kinds ([] for all): title, body, byline, dates, removed, moved, restored,
+# # article_new, comment_new, comment_edited, comment_deleted, comment_restored.
+# kinds = []
+# # Only pages of these topics, and of these sites (subdomains included); [] for all.
+# topics = []
+# domains = []
+# # Leave out title and body edits smaller than this many words (added + removed).
+# min_words = 0
+# # Only stealth edits: headline or text changed while the page's modified date did not.
+# stealth_only = false
+# # "immediate": one message per change; "digest": one message per schedule.
+# mode = "immediate"
+# # Digest mode only: when to send (cron: minute hour day month weekday), in this time zone.
+# # schedule = "0 8 * * *"
+# timezone = "UTC"
+# # Language of the messages: "en" or "fr".
+# language = "en"
+# # At most this many messages ("20/h", "100/d"); the rest go out together in one digest.
+# # rate_limit = "20/h"
+
 # A topic groups the pages you follow on one subject.
 [[topics]]
 # Unique name, used by pages and by the command line.
@@ -66,6 +112,23 @@ interval = "1h"
 # ignore = ['^Updated \\d+ minutes ago$']
 # # Check this page this often (at least 10s).
 # interval = "30m"
+# # Reader comments: "auto" finds them in the page (printed in it, a Discourse forum topic it
+# # links, WordPress's API, Disqus); "none" reads none; or a list of kinds and sources, such as
+# # ["inline", "discourse:https://forum.example.com/t/some-topic/123", "wordpress:123"].
+# comments = "auto"
+# # Requests one comment thread may cost per check: a huge forum topic is read over several.
+# comment_budget = 50
+# # Where the comments are on a site veille does not know: CSS selectors inside each comment,
+# # except id and parent, which are attribute names (without parent, nesting means a reply).
+# [pages.comment_selectors]
+# container = "#comments"
+# item = "div.comment"
+# id = "data-comment-id"
+# author = ".author"
+# date = "time"
+# text = ".comment-body"
+# parent = "data-parent-id"
+# permalink = "a.permalink"
 """
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from storage.comments import COMMENTS_SCHEMA
+from storage.cycles import CYCLES_SCHEMA
+from storage.discovery import DISCOVERY_SCHEMA
+
 # Version 1: pages, checks, versions, raw snapshots, changes, FTS, change_feed.
 _V1: Final[list[str]] = [
     """
@@ -170,5 +174,70 @@ _V1: Final[list[str]] = [
     """,
 ]
 
-MIGRATIONS: Final[list[list[str]]] = [_V1]
+# Version 2: the daemon's cycles (see storage.cycles).
+_V2: Final[list[str]] = CYCLES_SCHEMA
+
+# The alert outbox (see alerts.outbox): one row per (change, route), written in the change's own
+# transaction, then sent by the delivery job. Routes are named, never stored as Apprise URLs
+# (they hold passwords and tokens). No foreign key to changes: `veille reextract` rebuilds them.
+_ALERT_OUTBOX: Final[list[str]] = [
+    """
+    CREATE TABLE alert_digests (
+        id INTEGER PRIMARY KEY,
+        route TEXT NOT NULL,                       -- [[alerts]] name
+        state TEXT NOT NULL,                       -- pending | sent | failed
+        changes INTEGER NOT NULL DEFAULT 0,        -- alerts grouped in it
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,             -- Unix time
+        last_error TEXT,                           -- secrets masked
+        created_at REAL NOT NULL,
+        delivered_at REAL,
+        message_id TEXT NOT NULL,                  -- stable id sent as a header, spots duplicates
+        delivered_to TEXT NOT NULL DEFAULT '',     -- indexes of the route's services reached
+        lease_until REAL,                          -- a sender holds it until then
+        lease_owner TEXT                           -- pid@host of that sender
+    )
+    """,
+    """
+    CREATE TABLE alert_outbox (
+        id INTEGER PRIMARY KEY,
+        change_id INTEGER NOT NULL,                -- changes.id
+        route TEXT NOT NULL,                       -- [[alerts]] name
+        state TEXT NOT NULL,                       -- pending | digest | sent | failed | skipped
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,             -- Unix time
+        last_error TEXT,                           -- secrets masked
+        created_at REAL NOT NULL,
+        delivered_at REAL,
+        message_id TEXT NOT NULL,
+        delivered_to TEXT NOT NULL DEFAULT '',
+        digest_id INTEGER REFERENCES alert_digests(id),  -- set when grouped into a digest
+        lease_until REAL,
+        lease_owner TEXT,
+        UNIQUE (change_id, route)
+    )
+    """,
+    "CREATE INDEX alert_outbox_due ON alert_outbox(state, next_attempt_at)",
+    "CREATE INDEX alert_outbox_route ON alert_outbox(route, state, delivered_at)",
+    "CREATE INDEX alert_outbox_digest ON alert_outbox(digest_id)",
+    "CREATE INDEX alert_digests_due ON alert_digests(state, next_attempt_at)",
+    """
+    CREATE VIEW alerts_readable AS
+    SELECT alert_outbox.id, alert_outbox.change_id, change_feed.kind, change_feed.url,
+           alert_outbox.route, alert_outbox.state, alert_outbox.attempts, alert_outbox.last_error,
+           datetime(alert_outbox.created_at, 'unixepoch') || 'Z' AS created_at,
+           datetime(alert_outbox.delivered_at, 'unixepoch') || 'Z' AS delivered_at,
+           datetime(alert_outbox.next_attempt_at, 'unixepoch') || 'Z' AS next_attempt_at,
+           alert_outbox.digest_id, alert_outbox.message_id
+    FROM alert_outbox LEFT JOIN change_feed ON change_feed.change_id = alert_outbox.change_id
+    """,
+]
+
+# Reader comments: sources, comments, versions, counts, comment changes in change_feed.
+_COMMENTS: Final[list[str]] = COMMENTS_SCHEMA
+
+# Discovery: why each article entered, candidates judged, translations, source runs.
+_DISCOVERY: Final[list[str]] = DISCOVERY_SCHEMA
+
+MIGRATIONS: Final[list[list[str]]] = [_V1, _V2, _ALERT_OUTBOX, _COMMENTS, _DISCOVERY]
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)

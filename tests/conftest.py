@@ -42,8 +42,11 @@ class Veille:
         settings = {"obey_robots_txt": "false", "autothrottle": "false", "timeout": '"5s"',
                     "retries": "0", **http}
         lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
+        # The local test servers are on 127.0.0.1: the SSRF guard must let them through.
         self.config.write_text(
-            f'database = "veille.db"\n\n[http]\n{lines}\n{extra}', encoding="utf-8"
+            f'database = "veille.db"\nallow_networks = ["127.0.0.0/8"]\n\n[http]\n{lines}\n'
+            f"{extra}",
+            encoding="utf-8",
         )
 
     def run(self, *args: str, stdin: str | None = None, check: int | None = None) -> subprocess.CompletedProcess[str]:
