@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from alerts.deliver import deliver_due
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 # Confirming re-fetches per cycle: a page that keeps flapping waits for the next cycle.
 MAX_CONFIRM_ROUNDS = 1
+# Fetch states that mean the article was there (the last two: the same as last time).
+_FOUND = frozenset({"ok", "same_raw", "same_region"})
 
 
 @dataclass
@@ -86,19 +88,26 @@ class CheckSummary:
 
 
 def watch_targets(
-    pages: Sequence[PageRow], config: Config, db: sqlite_utils.Database | None = None
+    pages: Sequence[PageRow],
+    config: Config,
+    db: sqlite_utils.Database | None = None,
+    needs_browser: Collection[int] = (),
 ) -> list[WatchTarget]:
     """What the spider needs to fetch ``pages``, with their per-page settings from the config.
 
     With ``db``, each target also says how to read its reader comments (see
     :func:`monitor.record_comments.comment_plans`); the sink must then record
-    :class:`~spiders.comments.items.CommentsResult` items too.
+    :class:`~spiders.comments.items.CommentsResult` items too. A page with ``render = "auto"``
+    whose id is in ``needs_browser`` (see :func:`pages_needing_browser`) is rendered at once.
     """
     settings = {p.url: p for p in config.pages}
     plans = comment_plans(db, pages, config) if db is not None else {}
     targets = []
     for page in pages:
         cfg = settings.get(page.url)
+        render = cfg.render if cfg else "http"
+        if render == "auto" and page.id in needs_browser:
+            render = "browser"
         targets.append(
             WatchTarget(
                 page_id=page.id,
@@ -111,9 +120,40 @@ def watch_targets(
                 selector=cfg.selector if cfg else None,
                 ignore=tuple(cfg.ignore) if cfg else (),
                 comments=plans.get(page.id),
+                render=render,
             )
         )
     return targets
+
+
+def pages_needing_browser(db: sqlite_utils.Database) -> set[int]:
+    """Ids of the pages an earlier check found to need the browser (``render = "auto"``)."""
+    return {row[0] for row in db.execute("SELECT id FROM pages WHERE needs_browser = 1")}
+
+
+def remember_needs_browser(db: sqlite_utils.Database, page_ids: Collection[int]) -> None:
+    """Remember that these pages show their article only in the browser."""
+    with db.conn:
+        db.conn.executemany(
+            "UPDATE pages SET needs_browser = 1 WHERE id = ?", [(i,) for i in page_ids]
+        )
+
+
+async def crawl_targets(
+    targets: Sequence[WatchTarget],
+    config: Config,
+    sink: Callable[[FetchResult | CommentsResult], None],
+    workers: int,
+) -> None:
+    """One crawl of ``targets``; Chromium is started only when one of them needs it."""
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    browser = config.browser if any(t.render == "browser" for t in targets) else None
+    runner = AsyncCrawlerRunner(scrapy_settings(config.http, config.allow_networks, browser))
+    await runner.crawl(
+        WatchSpider, targets=targets, sink=sink, extract_workers=workers,
+        max_size=config.http.max_response_size, browser=browser,
+    )
 
 
 _targets = watch_targets  # the name this module used first
@@ -158,8 +198,6 @@ async def check_cycle(
 
     ``change_hooks`` run inside each page's transaction with the ids of its new changes.
     """
-    from scrapy.crawler import AsyncCrawlerRunner
-
     started = time.monotonic()
     now = time.time()
     if urls:
@@ -171,11 +209,22 @@ async def check_cycle(
     summary = CheckSummary(pages=len(pages))
     if on_start:
         on_start(len(pages))
-    recorder = Recorder(db, intervals=_intervals(db, config), on_changes=change_hooks)
+    intervals = _intervals(db, config)
+    recorder = Recorder(db, intervals=intervals, on_changes=change_hooks)
 
-    comment_recorder = CommentRecorder(db, on_changes=change_hooks)
+    comment_recorder = CommentRecorder(db, on_changes=change_hooks, intervals=intervals)
+
+    # render = "auto": a plain fetch with no article is held back and retried in the browser.
+    retry: dict[int, WatchTarget] = {}
+    auto: dict[int, WatchTarget] = {}
+    rendered: set[int] = set()  # retried pages whose browser fetch found the article
 
     def sink(result: FetchResult | CommentsResult) -> None:
+        if isinstance(result, FetchResult) and result.state == "empty" and result.page_id in auto:
+            retry[result.page_id] = replace(auto.pop(result.page_id), render="browser")
+            return
+        if isinstance(result, FetchResult) and result.page_id in retry and result.state in _FOUND:
+            rendered.add(result.page_id)
         if isinstance(result, CommentsResult):
             try:
                 summary.add_comments(comment_recorder.record(result))
@@ -192,19 +241,25 @@ async def check_cycle(
         if on_outcome:
             on_outcome(outcome)
 
-    runner = AsyncCrawlerRunner(scrapy_settings(config.http, config.allow_networks))
-    targets = _targets(pages, config, db)
+    needs_browser = pages_needing_browser(db)
+    targets = _targets(pages, config, db, needs_browser)
     workers = extract_workers()
     for _ in range(1 + MAX_CONFIRM_ROUNDS):
         if not targets:
             break
-        await runner.crawl(
-            WatchSpider, targets=targets, sink=sink, extract_workers=workers,
-            max_size=config.http.max_response_size,
-        )
+        auto.update({t.page_id: t for t in targets if t.render == "auto"})
+        await crawl_targets(targets, config, sink, workers)
+        auto.clear()
+        if retry:
+            # Once, in this cycle: what the browser shows is recorded, whatever it is.
+            await crawl_targets(list(retry.values()), config, sink, workers)
+            found = [pid for pid in retry if pid in rendered]
+            remember_needs_browser(db, found)
+            needs_browser.update(found)
+            retry.clear()
         # Pages whose article mostly vanished are fetched once more to confirm it.
         pending = [p for p in all_pages(db, [t.url for t in targets]) if p.last_state == "pending_confirm"]
-        targets = _targets(pending, config)
+        targets = _targets(pending, config, needs_browser=needs_browser)
     for page in all_pages(db, [t.url for t in targets]) if targets else []:
         if page.last_state == "pending_confirm":
             summary.add(Outcome(page.url, "pending_confirm"))

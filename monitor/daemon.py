@@ -123,7 +123,7 @@ class Daemon:
         self.db: sqlite_utils.Database | None = db
         self.notifier = Notifier()
         self.recorder = Recorder(db, intervals=ConfigIntervals(db, config))
-        self.comment_recorder = CommentRecorder(db)
+        self.comment_recorder = CommentRecorder(db, intervals=self.recorder.intervals)
         self.dispatcher = Dispatcher(db, batch=config.daemon.batch, stall_after=stall_after(config))
         self.scheduler: AsyncIOScheduler | None = None
         self.runner: AsyncCrawlerRunner | None = None
@@ -404,6 +404,7 @@ class Daemon:
             return
         self.config = new
         self.recorder.intervals = ConfigIntervals(self.db, new)
+        self.comment_recorder.intervals = self.recorder.intervals
         moved = _apply_interval_changes(self.db, old, new)
         self.dispatcher.batch = new.daemon.batch
         self.dispatcher.stall_after = stall_after(new)

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from monitor.schedule import next_check_at
 from monitor.wordiff import WordDiff, count_words
 from spiders.comments import discourse, wordpress
 from spiders.comments.items import (
@@ -52,7 +53,7 @@ from storage.comments import (
     update_source,
 )
 from storage.db import iso_from_unix, write_transaction
-from storage.pages import get_page_by_id
+from storage.pages import bring_forward, get_page_by_id
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -83,9 +84,16 @@ class CommentOutcome:
 class CommentRecorder:
     """Writes the comment results of one cycle into the database."""
 
-    def __init__(self, db: sqlite_utils.Database, *, on_changes: Sequence[ChangeHook] = ()) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        *,
+        on_changes: Sequence[ChangeHook] = (),
+        intervals: Mapping[int, float | None] | None = None,
+    ) -> None:
         self.db = db
         self.on_changes = tuple(on_changes)
+        self.intervals = intervals
 
     def record(self, result: CommentsResult) -> CommentOutcome:
         """Record one thread's read in one transaction and return what happened."""
@@ -95,6 +103,11 @@ class CommentRecorder:
                 return CommentOutcome(result.page_url, result.source.kind, "ignored")
             before = last_change_id(self.db)
             outcome = self._record(page, result)
+            if outcome.changes:
+                # A busy thread brings the page's next check forward, like an article edit.
+                override = self.intervals.get(page.id) if self.intervals is not None else None
+                soon = next_check_at(result.fetched_at, quiet_for=0.0, override=override)
+                bring_forward(self.db, page.id, changed_at=result.fetched_at, check_by=soon)
             if outcome.changes and self.on_changes:
                 ids = [
                     int(row[0])

@@ -116,6 +116,14 @@ def update_page(db: sqlite_utils.Database, page_id: int, **fields: object) -> No
     db.execute(f"UPDATE pages SET {assignments} WHERE id = ?", [*fields.values(), page_id])
 
 
+def bring_forward(db: sqlite_utils.Database, page_id: int, *, changed_at: float, check_by: float) -> None:
+    """Mark a page as just changed and make it due no later than ``check_by``."""
+    db.execute(
+        "UPDATE pages SET last_changed_at = ?, next_check_at = MIN(next_check_at, ?) WHERE id = ?",
+        [changed_at, check_by, page_id],
+    )
+
+
 def record_check(
     db: sqlite_utils.Database,
     page_id: int,

@@ -140,3 +140,24 @@ def test_hash_keys_survive_reordering_and_new_comments_above() -> None:
     long = "x " * 100
     assert comment_key(None, "A", None, long + "fin") == comment_key(None, "A", None, long + "end")
     assert comment_key("123", "A", None, "t") == "123"
+
+
+def test_a_busy_thread_brings_the_next_check_forward(db: sqlite_utils.Database) -> None:
+    from storage.pages import get_page, update_page
+
+    recorder = CommentRecorder(db)
+    recorder.record(read(c("1", "Un."), at=1000.0))
+    update_page(db, 1, next_check_at=1000.0 + 7 * 86400)  # a quiet page, checked weekly
+    recorder.record(read(c("1", "Un."), at=2000.0))
+    page = get_page(db, PAGE)
+    assert page is not None and page.next_check_at == 1000.0 + 7 * 86400  # no change, no hurry
+    recorder.record(read(c("1", "Un."), c("2", "Deux."), at=3000.0))
+    page = get_page(db, PAGE)
+    assert page is not None and page.last_changed_at == 3000.0
+    assert page.next_check_at < 3000.0 + 3600  # back to the young-article pace
+    # A page with a fixed interval keeps it.
+    fixed = CommentRecorder(db, intervals={1: 86400.0})
+    update_page(db, 1, next_check_at=3000.0 + 7 * 86400)
+    fixed.record(read(c("1", "Un."), c("2", "Deux."), c("3", "Trois."), at=4000.0))
+    page = get_page(db, PAGE)
+    assert page is not None and 4000.0 + 0.8 * 86400 < page.next_check_at < 4000.0 + 1.2 * 86400
