@@ -1,8 +1,7 @@
 """The canned queries veille offers in Datasette: one entry per question a reader asks.
 
 Each entry becomes ``/<database>/<name>`` (and ``.json``); ``:name`` in the SQL is a parameter
-Datasette asks for in a form. To add one, append to :data:`CANNED_QUERIES` — the comments
-issue adds "new comments per article" and "deleted comments" here. They read the stable
+Datasette asks for in a form. To add one, append to :data:`CANNED_QUERIES`. They read the stable
 ``change_feed`` view where it has what they need, so they keep working as columns are added.
 
 Column names matter to the plugin, which renders them in HTML pages (the JSON stays raw):
@@ -185,6 +184,60 @@ FROM versions_fts
 JOIN versions ON versions.id = versions_fts.rowid
 JOIN pages ON pages.id = versions.page_id
 WHERE :q != '' AND versions_fts MATCH escape_fts(:q)
+ORDER BY rank
+LIMIT {QUERY_ROWS}
+""",
+    },
+    "new_comments_per_article": {
+        "title": "New comments per article",
+        "description": "Articles by number of reader comments that appeared since veille first "
+        "read their thread, busiest first.",
+        "sql": f"""
+SELECT
+    pages.url,
+    versions.title,
+    COUNT(*) AS new_comments,
+    MIN(changes.detected_at) AS first_new,
+    MAX(changes.detected_at) AS last_new
+FROM changes
+JOIN pages ON pages.id = changes.page_id
+LEFT JOIN versions ON versions.id = pages.current_version
+WHERE changes.kind = 'comment_new'
+GROUP BY pages.id
+ORDER BY new_comments DESC, last_new DESC
+LIMIT {QUERY_ROWS}
+""",
+    },
+    "deleted_comments": {
+        "title": "Deleted comments",
+        "description": "Reader comments gone from a complete read of their thread, newest first, "
+        "with their last known text.",
+        "sql": f"""
+SELECT url, source, author, posted_at, text, first_seen, deleted_at, permalink, comment_id
+FROM comment_threads
+WHERE deleted_at IS NOT NULL
+ORDER BY deleted_at DESC
+LIMIT {QUERY_ROWS}
+""",
+    },
+    "search_comments": {
+        "title": "Search reader comments",
+        "description": "Full-text search over every version of every reader comment.",
+        "params": ["q"],
+        "sql": f"""
+SELECT
+    pages.url,
+    comments.author,
+    comments.posted_at,
+    snippet(comment_versions_fts, -1, '**', '**', '…', 16) AS snippet,
+    comment_versions.seen_at,
+    comments.deleted_at,
+    comments.permalink
+FROM comment_versions_fts
+JOIN comment_versions ON comment_versions.id = comment_versions_fts.rowid
+JOIN comments ON comments.id = comment_versions.comment_id
+JOIN pages ON pages.id = comments.page_id
+WHERE :q != '' AND comment_versions_fts MATCH escape_fts(:q)
 ORDER BY rank
 LIMIT {QUERY_ROWS}
 """,

@@ -161,3 +161,25 @@ def test_a_busy_thread_brings_the_next_check_forward(db: sqlite_utils.Database) 
     fixed.record(read(c("1", "Un."), c("2", "Deux."), c("3", "Trois."), at=4000.0))
     page = get_page(db, PAGE)
     assert page is not None and 4000.0 + 0.8 * 86400 < page.next_check_at < 4000.0 + 1.2 * 86400
+
+
+def test_datasette_comment_queries_list_new_deleted_and_found_comments(db: sqlite_utils.Database) -> None:
+    from storage.datasette.queries import CANNED_QUERIES
+
+    recorder = CommentRecorder(db)
+    recorder.record(read(c("1", "Premier avis."), c("2", "Deuxième avis.", "kevvvv")))
+    recorder.record(read(c("1", "Premier avis."), c("3", "Un nouveau venu parle d'Azure.", "Wen84")))
+    db.conn.create_function("escape_fts", 1, lambda q: '"' + q.replace('"', '""') + '"')
+
+    def run(name: str, **params: str) -> list[dict[str, object]]:
+        cursor = db.execute(str(CANNED_QUERIES[name]["sql"]), params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    (busy,) = run("new_comments_per_article")
+    assert busy["url"] == PAGE and busy["new_comments"] == 1
+    (gone,) = run("deleted_comments")
+    assert gone["author"] == "kevvvv" and gone["text"] == "Deuxième avis." and gone["deleted_at"]
+    (found,) = run("search_comments", q="Azure")
+    assert found["author"] == "Wen84" and "**Azure**" in str(found["snippet"])
+    assert run("search_comments", q="") == []
