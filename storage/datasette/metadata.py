@@ -26,7 +26,10 @@ SECRET_COLUMNS: Final = frozenset({"apprise_url", "apprise_urls", "password", "s
 # Tables that exist for veille's bookkeeping, hidden from the lists but readable.
 _BOOKKEEPING_TABLES: Final = ("schema_version",)
 
-_CHANGE_KINDS = "`title`, `body`, `byline`, `dates`, `removed`, `restored`, `moved`"
+_CHANGE_KINDS = (
+    "`title`, `body`, `byline`, `dates`, `removed`, `restored`, `moved`, `comment_new`, "
+    "`comment_edited`, `comment_deleted`, `comment_restored`, `article_new`"
+)
 
 TABLES: Final[dict[str, dict[str, object]]] = {
     "change_feed": {
@@ -188,6 +191,47 @@ TABLES: Final[dict[str, dict[str, object]]] = {
     },
     "topics": {
         "description": "Topics pages are watched under.",
+    },
+    "comment_threads": {
+        "description": (
+            "Every reader comment veille has read, as it stands: author, posting time, current "
+            "text, reply structure, and when it was first seen, last seen and deleted."
+        ),
+        "sort_desc": "comment_id",
+        "facets": ["source", "url"],
+        "columns": {
+            "url": "The article the comment is under.",
+            "source": "Where it was read: inline, discourse, wordpress, disqus.",
+            "key": "Its identity: the system's id, or a hash of author, time and text start.",
+            "parent_key": "The comment it replies to.",
+            "text": "Current text.",
+            "versions": "How many distinct texts it has had.",
+            "deleted_at": "When a complete read no longer had it (ISO 8601, UTC).",
+        },
+    },
+    "comment_counts_readable": {
+        "description": (
+            "Each read of a thread: the count the page shows beside the comments read, so hidden "
+            "or moderated comments show up as a gap; partial reads say why."
+        ),
+        "sort_desc": "id",
+        "facets": ["source", "state", "complete"],
+    },
+    "comments": {"description": "Reader comments (see comment_threads for a readable view)."},
+    "comment_versions": {
+        "description": "Each distinct text of each comment. Search box: FTS5 over the text.",
+        "fts_table": "comment_versions_fts",
+        "fts_pk": "id",
+    },
+    "comment_sources": {"description": "The comment sources found or configured per page."},
+    "cycles": {"description": "One row per batch of pages `veille run` checked."},
+    "alert_outbox": {
+        "description": (
+            "One row per alert to send (change × route): state, attempts, last error (secrets "
+            "masked). Apprise URLs are never stored."
+        ),
+        "sort_desc": "id",
+        "facets": ["state", "route"],
     },
 }
 
