@@ -52,7 +52,7 @@ def build(folder: Path, site: LocalSite, pages: int, fetch: int, seed: int) -> P
         site.set(spec.path, newssite.render(spec, noise_seed=1, base_url=site.base_url))
     config = folder / "veille.toml"
     config.write_text(
-        'database = "veille.db"\n\n[http]\nobey_robots_txt = false\n', encoding="utf-8"
+        'database = "veille.db"\nallow_networks = ["127.0.0.0/8"]\n\n[http]\nobey_robots_txt = false\n', encoding="utf-8"
     )
     db = open_database(folder / "veille.db")
     rng = random.Random(seed)

@@ -91,17 +91,20 @@ def watch_targets(
     pages: Sequence[PageRow],
     config: Config,
     db: sqlite_utils.Database | None = None,
-    needs_browser: Collection[int] = (),
+    needs_browser: Collection[int] | None = None,
 ) -> list[WatchTarget]:
     """What the spider needs to fetch ``pages``, with their per-page settings from the config.
 
     With ``db``, each target also says how to read its reader comments (see
     :func:`monitor.record_comments.comment_plans`); the sink must then record
     :class:`~spiders.comments.items.CommentsResult` items too. A page with ``render = "auto"``
-    whose id is in ``needs_browser`` (see :func:`pages_needing_browser`) is rendered at once.
+    whose id is in ``needs_browser`` (by default, as ``db`` remembers) is rendered at once.
     """
     settings = {p.url: p for p in config.pages}
     plans = comment_plans(db, pages, config) if db is not None else {}
+    if needs_browser is None:
+        auto = any(p.render == "auto" for p in config.pages)
+        needs_browser = pages_needing_browser(db) if db is not None and auto else set()
     targets = []
     for page in pages:
         cfg = settings.get(page.url)
@@ -241,7 +244,8 @@ async def check_cycle(
         if on_outcome:
             on_outcome(outcome)
 
-    needs_browser = pages_needing_browser(db)
+    auto_pages = any(p.render == "auto" for p in config.pages)
+    needs_browser = pages_needing_browser(db) if auto_pages else set()
     targets = _targets(pages, config, db, needs_browser)
     workers = extract_workers()
     for _ in range(1 + MAX_CONFIRM_ROUNDS):

@@ -41,6 +41,7 @@ from alerts.routes import (
     parse_rate_limit,
 )
 from monitor.errors import ConfigError
+from spiders.browser import DEFAULT_RENDER, RENDERS, RESOURCE_TYPES, BrowserSettings
 from spiders.comments.items import DEFAULT_MAX_REQUESTS, CommentSelectors
 from spiders.discovery.items import LINKS, MAX_DEPTH, SEARCH, SOURCE_TYPES, Source
 
@@ -115,6 +116,7 @@ class PageConfig:
     comments: tuple[str, ...] = (DEFAULT_COMMENTS,)  # "auto", "none", or kinds and sources
     comment_selectors: CommentSelectors | None = None  # where a site's comments are (CSS)
     comment_budget: int = DEFAULT_COMMENT_BUDGET
+    render: str = DEFAULT_RENDER  # "http", "auto" or "browser" (spiders.browser)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class Config:
     alerts: tuple[Route, ...] = ()  # [[alerts]] routes (alerts.routes)
     alerts_settings: AlertSettings = AlertSettings()
     sources: tuple[Source, ...] = ()  # [[sources]] of discovery (spiders.discovery.items)
+    browser: BrowserSettings = BrowserSettings()  # [browser] (spiders.browser)
 
     def topic(self, name: str) -> Topic | None:
         """The topic called ``name``, or None."""
@@ -784,6 +787,7 @@ _PAGE_FIELDS: dict[str, _Field] = {
         _table(CommentSelectors, _COMMENT_SELECTOR_FIELDS, "[pages.comment_selectors]")
     ),
     "comment_budget": _Field(_integer(minimum=1)),
+    "render": _Field(lambda value: _choice(RENDERS)(value)),  # _choice is defined below
 }
 
 # --- alert routes (alerts.routes holds the dataclasses and the checks they share) ---
@@ -1017,6 +1021,18 @@ def _check_sources(sources: tuple[Source, ...], topics: tuple[Topic, ...]) -> tu
     return sources
 
 
+# --- the browser (spiders.browser holds the dataclass and its defaults) ---
+
+_BROWSER_FIELDS: dict[str, _Field] = {
+    "executable_path": _Field(_string),
+    "wait_for": _Field(_selector),
+    "timeout": _Field(_duration(positive=True)),
+    "max_pages": _Field(_integer(minimum=1)),
+    "block_resources": _Field(_list_of(_choice(RESOURCE_TYPES))),
+    "block_hosts": _Field(_list_of(_domain)),
+}
+
+
 _TOP_FIELDS: dict[str, _Field] = {
     "database": _Field(_string),
     "allow_networks": _Field(_list_of(_network)),
@@ -1029,6 +1045,7 @@ _TOP_FIELDS: dict[str, _Field] = {
         _table(AlertSettings, _ALERTS_SETTINGS_FIELDS, "[alerts_settings]")
     ),
     "sources": _Field(_array(Source, _SOURCE_FIELDS, "[[sources]]")),
+    "browser": _Field(_table(BrowserSettings, _BROWSER_FIELDS, "[browser]")),
 }
 
 
@@ -1056,6 +1073,7 @@ def _build(path: Path, values: dict[str, Any]) -> Config:
             values.get("alerts_settings", AlertSettings()), database_name=database.stem
         ),
         sources=_check_sources(values.get("sources", ()), topics),
+        browser=values.get("browser", BrowserSettings()),
     )
 
 

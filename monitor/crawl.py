@@ -13,9 +13,9 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-
 if TYPE_CHECKING:
     from monitor.config import HttpSettings
+    from spiders.browser import BrowserSettings
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +23,27 @@ T = TypeVar("T")
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 
-def scrapy_settings(http: HttpSettings, allow_networks: Sequence[str] = ()) -> dict[str, Any]:
+def scrapy_settings(
+    http: HttpSettings, allow_networks: Sequence[str] = (), browser: BrowserSettings | None = None
+) -> dict[str, Any]:
     """Scrapy settings for a watch crawl; politeness and limits come from Scrapy itself.
 
     ``allow_networks`` (the config's) are the private networks the SSRF guard lets through.
+    With ``browser``, requests marked ``playwright`` are rendered in Chromium: pass it only for
+    a crawl that has such requests, as the handler starts a Node driver (~240 MB) every crawl.
     """
+    settings = _http_settings(http, allow_networks)
+    if browser is not None:
+        from spiders.browser import playwright_settings
+
+        extra = playwright_settings(browser, allow_networks)
+        settings["DOWNLOAD_HANDLERS"] = {**settings["DOWNLOAD_HANDLERS"], **extra.pop("DOWNLOAD_HANDLERS")}
+        settings.update(extra)
+    return settings
+
+
+def _http_settings(http: HttpSettings, allow_networks: Sequence[str]) -> dict[str, Any]:
+    """The settings of every crawl, with or without a browser."""
     return {
         "BOT_NAME": "veille",
         "USER_AGENT": http.user_agent,

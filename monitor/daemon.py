@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import AsyncCrawlerRunner
 
     from monitor.config import Config
+    from spiders.browser import BrowserSettings
     from spiders.items import FetchResult, WatchTarget
 
 logger = logging.getLogger(__name__)
@@ -95,13 +96,18 @@ def crawler_settings(config: Config) -> dict[str, Any]:
     """``veille check``'s Scrapy settings, without the components they disable anyway."""
     from scrapy.settings import default_settings
 
-    settings = scrapy_settings(config.http, config.allow_networks)
+    settings = scrapy_settings(config.http, config.allow_networks, browser_for(config))
     for path, (table, setting) in _UNUSED_COMPONENTS.items():
         if settings.get(setting):  # on (or a feed configured): keep the component
             continue
         base = settings.setdefault(table, dict(getattr(default_settings, table)))
         base.pop(path, None)
     return settings
+
+
+def browser_for(config: Config) -> BrowserSettings | None:
+    """The browser settings when a page may need Chromium, else None (no Node driver started)."""
+    return config.browser if any(page.render != "http" for page in config.pages) else None
 
 
 def stall_after(config: Config) -> float:
@@ -223,7 +229,7 @@ class Daemon:
         self.queue = asyncio.Queue()
         task = self.runner.crawl(
             FeedSpider, queue=self.queue, sink=self._sink,
-            max_size=self.config.http.max_response_size,
+            max_size=self.config.http.max_response_size, browser=browser_for(self.config),
         )
         task.add_done_callback(self._crawl_ended)
         self.crawl_task = task

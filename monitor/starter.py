@@ -89,6 +89,20 @@ max_retry_delay = "6h"
 # # At most this many messages ("20/h", "100/d"); the rest go out together in one digest.
 # # rate_limit = "20/h"
 
+[browser]
+# For pages with render = "browser" or "auto" (see docs/browser.md). Chromium to run: by default
+# /usr/bin/chromium (apt-get install chromium) when present, else Playwright's own browser.
+# executable_path = "/usr/bin/chromium"
+# CSS selector to wait for before reading the page; without it, wait until the network is idle.
+# wait_for = "article"
+# Give up on a page (state "timeout") after this long.
+timeout = "15s"
+# Pages rendered at once (about 0.8 GB of memory for 4 on a small server).
+max_pages = 4
+# Resource types never loaded, and ad or tracker sites (their subdomains too) never contacted.
+block_resources = ["image", "media", "font"]
+# block_hosts = ["doubleclick.net", "googletagmanager.com"]
+
 # A topic groups the pages you follow on one subject.
 [[topics]]
 # Unique name, used by pages and by the command line.
@@ -118,6 +132,9 @@ interval = "1h"
 # comments = "auto"
 # # Requests one comment thread may cost per check: a huge forum topic is read over several.
 # comment_budget = 50
+# # "http": plain fetches; "browser": render in Chromium (pages built by JavaScript); "auto":
+# # plain first, the browser when that shows no article (then remembered for the page).
+# render = "http"
 # # Where the comments are on a site veille does not know: CSS selectors inside each comment,
 # # except id and parent, which are attribute names (without parent, nesting means a reply).
 # [pages.comment_selectors]

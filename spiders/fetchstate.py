@@ -153,6 +153,8 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
             return "redirect_loop", text
         if "robots.txt" in text:
             return "robots", text
+        if text.startswith("blocked_address"):  # the SSRF guard (spiders.discovery.ssrf)
+            return "blocked_address", text
         return "ignored", text
     if isinstance(exc, DownloadFailedError):
         return "connection_error", text

@@ -134,6 +134,7 @@ class WatchTarget:
     region: str | None = None  # where the article was found last time (see spiders.fingerprint)
     region_fp: str | None = None
     comments: CommentPlan | None = None  # how to read its reader comments (None: not at all)
+    render: str = "http"  # "http", "auto" or "browser" (spiders.browser); "browser" renders now
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from spiders.fetchstate import classify_failure, extract_page, result_from_response
-from spiders.fingerprint import quick_check
+from spiders.browser import BrowserSettings, browser_meta
 from spiders.comments.items import CommentsResult
 from spiders.comments.spider import comment_work
+from spiders.fetchstate import classify_failure, extract_page, result_from_response
+from spiders.fingerprint import quick_check
 from spiders.items import Extracted, FetchResult, WatchTarget
 
 if TYPE_CHECKING:
@@ -47,9 +48,12 @@ class WatchSpider(scrapy.Spider):
         sink: Callable[[FetchResult], None] | None = None,
         extract_workers: int = 0,
         max_size: int = 10 * 1024 * 1024,
+        browser: BrowserSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # Targets with render = "browser" go to Chromium (the crawl's settings must enable it).
+        self.browser = browser
         self.targets = list(targets)
         # Where results go: the item pipeline calls it (it lives in monitor/, not here).
         self.sink = sink
@@ -61,20 +65,24 @@ class WatchSpider(scrapy.Spider):
         self._executor = _pool(extract_workers) if extract_workers > 1 and full >= POOL_THRESHOLD else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        """One conditional GET per target."""
+        """One conditional GET per target; a rendered page is always fetched in full."""
         for target in self.targets:
             headers: dict[str, str] = {}
-            if target.etag:
-                headers["If-None-Match"] = target.etag
-            if target.last_modified:
-                headers["If-Modified-Since"] = target.last_modified
+            meta: dict[str, Any] = {"veille_target": target, "veille_started": time.monotonic()}
+            if target.render == "browser" and self.browser is not None:
+                meta.update(browser_meta(self.browser))
+            else:
+                if target.etag:
+                    headers["If-None-Match"] = target.etag
+                if target.last_modified:
+                    headers["If-Modified-Since"] = target.last_modified
             yield scrapy.Request(
                 target.url,
                 headers=headers,
                 callback=self.parse,
                 errback=self.on_error,
                 dont_filter=True,
-                meta={"veille_target": target, "veille_started": time.monotonic()},
+                meta=meta,
             )
 
     async def parse(
@@ -117,6 +125,7 @@ class WatchSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         target: WatchTarget = request.meta["veille_target"]
         state, error = classify_failure(failure)
+        error = error.splitlines()[0] if error else error  # Playwright appends a call log
         logger.debug("fetch of %s failed: %s (%s)", target.url, state, error)
         response = getattr(failure.value, "response", None)
         return FetchResult(

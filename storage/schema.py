@@ -239,5 +239,12 @@ _COMMENTS: Final[list[str]] = COMMENTS_SCHEMA
 # Discovery: why each article entered, candidates judged, translations, source runs.
 _DISCOVERY: Final[list[str]] = DISCOVERY_SCHEMA
 
-MIGRATIONS: Final[list[list[str]]] = [_V1, _V2, _ALERT_OUTBOX, _COMMENTS, _DISCOVERY]
+# Pages that show their article only in a browser (render = "auto" found it out).
+_NEEDS_BROWSER: Final[list[str]] = [
+    "ALTER TABLE pages ADD COLUMN needs_browser INTEGER NOT NULL DEFAULT 0",
+]
+
+MIGRATIONS: Final[list[list[str]]] = [
+    _V1, _V2, _ALERT_OUTBOX, _COMMENTS, _DISCOVERY, _NEEDS_BROWSER,
+]
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)

@@ -17,7 +17,11 @@ Settings: ``VEILLE_ALLOW_NETWORKS`` (a list of CIDRs that may be fetched even th
 ``VEILLE_SSRF_GUARD`` (False turns all three off). Enable with::
 
     DOWNLOADER_MIDDLEWARES = {"spiders.discovery.ssrf.SSRFGuardMiddleware": 50}
-    TWISTED_DNS_RESOLVER = "spiders.discovery.ssrf.GuardedResolver"
+
+The middleware installs the resolver on the reactor itself (Scrapy's ``TWISTED_DNS_RESOLVER``
+is only applied by ``CrawlerProcess``, not by the crawler runners veille uses); setting
+``TWISTED_DNS_RESOLVER = "spiders.discovery.ssrf.GuardedResolver"`` too covers
+``CrawlerProcess``.
 
 Pages rendered in Chromium (scrapy-playwright) are checked by (1) before the browser opens
 them, but the browser resolves names and follows redirects itself.
@@ -68,8 +72,16 @@ class SSRFGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SSRFGuardMiddleware:
-        """Scrapy's constructor hook: the allowlist comes from the settings."""
-        return cls(_policy(crawler), enabled=crawler.settings.getbool(ENABLED_SETTING, True))
+        """Scrapy's constructor hook: the allowlist comes from the settings.
+
+        Also installs :class:`GuardedResolver` on the reactor: Scrapy installs its
+        ``TWISTED_DNS_RESOLVER`` only in ``CrawlerProcess``, never for the crawler runners
+        veille uses, whose connections would otherwise resolve names unchecked.
+        """
+        enabled = crawler.settings.getbool(ENABLED_SETTING, True)
+        if enabled:
+            install_resolver(crawler)
+        return cls(_policy(crawler), enabled=enabled)
 
     async def process_request(self, request: Request) -> None:
         """Raise :class:`BlockedAddress` unless every address of the request's host is allowed."""
@@ -123,6 +135,18 @@ class SSRFGuardMiddleware:
             if problem:
                 return f"{host} resolves to {problem}"
         return None
+
+
+def install_resolver(crawler: Crawler) -> GuardedResolver:
+    """Install a :class:`GuardedResolver` with this crawler's allowlist (the latest wins)."""
+    from twisted.internet import reactor
+
+    resolver = GuardedResolver.from_crawler(crawler, reactor)  # type: ignore[arg-type]
+    current = getattr(reactor, "resolver", None)
+    if isinstance(current, GuardedResolver) and current.policy.allowed == resolver.policy.allowed:
+        return current
+    resolver.install_on_reactor()
+    return resolver
 
 
 class GuardedResolver(CachingThreadedResolver):

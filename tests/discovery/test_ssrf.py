@@ -7,6 +7,7 @@ the intranet, the metadata service or the machine's own ports.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -136,3 +137,19 @@ def test_a_name_that_resolves_to_a_refused_address(
     assert intranet.requests == []
     (detail,) = veille.db().execute("SELECT detail FROM discovery_seen").fetchone()
     assert detail.startswith("blocked_address:") and "meta.test resolves to loopback" in detail
+
+
+def test_the_connection_resolver_refuses_what_the_middleware_let_through(site: LocalSite) -> None:
+    # DNS rebinding (F18): the name answered a public address to the middleware's lookup, then
+    # a private one to the connection's. The connection's own resolver checks its answer.
+    site.set("/a.html", ARTICLE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.discovery.rebinding", f"http://localhost:{site.port}/a.html"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == [
+        {"fetched": False, "error": "CannotResolveHostError"}
+    ]
+    assert "refused to connect to localhost: loopback (127.0.0.1)" in proc.stderr
+    assert site.hits("/a.html") == 0
