@@ -22,7 +22,14 @@ from spiders.comments.items import CommentsResult
 from spiders.items import FetchResult, WatchTarget
 from spiders.watch import WatchSpider
 from storage.db import open_database
-from storage.pages import PageRow, all_pages, due_pages, ensure_topic
+from storage.pages import (
+    PageRow,
+    all_pages,
+    due_pages,
+    ensure_topic,
+    pages_needing_browser,
+    remember_needs_browser,
+)
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -127,19 +134,6 @@ def watch_targets(
             )
         )
     return targets
-
-
-def pages_needing_browser(db: sqlite_utils.Database) -> set[int]:
-    """Ids of the pages an earlier check found to need the browser (``render = "auto"``)."""
-    return {row[0] for row in db.execute("SELECT id FROM pages WHERE needs_browser = 1")}
-
-
-def remember_needs_browser(db: sqlite_utils.Database, page_ids: Collection[int]) -> None:
-    """Remember that these pages show their article only in the browser."""
-    with db.conn:
-        db.conn.executemany(
-            "UPDATE pages SET needs_browser = 1 WHERE id = ?", [(i,) for i in page_ids]
-        )
 
 
 async def crawl_targets(

@@ -147,3 +147,15 @@ def record_check(
 def page_count(db: sqlite_utils.Database) -> int:
     """Number of watched pages."""
     return int(db.execute("SELECT COUNT(*) FROM pages").fetchone()[0])
+
+
+def pages_needing_browser(db: sqlite_utils.Database) -> set[int]:
+    """Ids of the pages an earlier check found to need the browser (``render = "auto"``)."""
+    return {int(row[0]) for row in db.execute("SELECT id FROM pages WHERE needs_browser = 1")}
+
+
+def remember_needs_browser(db: sqlite_utils.Database, page_ids: Iterable[int]) -> None:
+    """Remember that these pages show their article only in the browser."""
+    with write_transaction(db):
+        for page_id in page_ids:
+            db.execute("UPDATE pages SET needs_browser = 1 WHERE id = ?", [page_id])
