@@ -195,14 +195,22 @@ async def version_page(datasette: Datasette, request: Request) -> Response:
     return Response.html(html)
 
 
-async def snapshot_page(datasette: Datasette, request: Request) -> Response:
-    """A raw snapshot: its facts, a sandboxed rendering (scripts off) and its escaped source."""
+async def _snapshot(
+    datasette: Datasette, request: Request
+) -> tuple[Database, int, dict[str, Any]]:
+    """The database, id and row of the snapshot a request names, or 404 (permission checked)."""
     db = veille_database(datasette)
     await _allowed(datasette, request, db, "snapshots")
     ident = _ident(request)
     snapshot = await _one(db, "SELECT * FROM snapshots WHERE id = ?", [ident])
     if snapshot is None:
         raise NotFound(f"No snapshot {ident}")
+    return db, ident, snapshot
+
+
+async def snapshot_page(datasette: Datasette, request: Request) -> Response:
+    """A raw snapshot: its facts, a sandboxed rendering (scripts off) and its escaped source."""
+    db, ident, snapshot = await _snapshot(datasette, request)
     raw = _raw_bytes(snapshot)
     text = raw.decode(_codec(snapshot["encoding"]), errors="replace")
     versions = await _all(
@@ -226,12 +234,7 @@ async def snapshot_page(datasette: Datasette, request: Request) -> Response:
 
 async def snapshot_raw(datasette: Datasette, request: Request) -> Response:
     """The raw bytes of a snapshot, sandboxed: an opaque origin, no scripts, nothing fetched."""
-    db = veille_database(datasette)
-    await _allowed(datasette, request, db, "snapshots")
-    ident = _ident(request)
-    snapshot = await _one(db, "SELECT * FROM snapshots WHERE id = ?", [ident])
-    if snapshot is None:
-        raise NotFound(f"No snapshot {ident}")
+    db, ident, snapshot = await _snapshot(datasette, request)
     headers = {
         "Content-Security-Policy": SNAPSHOT_CSP,
         "X-Content-Type-Options": "nosniff",
