@@ -453,13 +453,17 @@ def stories(ctx: click.Context, lag: str, topic: str | None) -> None:
 @cli.command()
 @click.option(
     "--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Keep the demo's config and database here (default: a new temporary folder).",
+    help="Keep the demo's config, database and daemon log here (default: a new temporary "
+    "folder).",
 )
 def demo(folder: Path | None) -> None:
-    """Watch an offline news site: discovery, checks, edits and comments found (no internet)."""
-    from monitor.demo import run_demo
+    """Watch an offline news site with the daemon: discovery, edits, comments (no internet)."""
+    from monitor.demo import DemoFailed, run_demo
 
-    run_demo(folder, echo=click.echo)
+    try:
+        run_demo(folder, echo=click.echo)
+    except DemoFailed as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ Plus ``/sitemap_index.xml`` (an index of the two sitemaps), ``/search?q=…&page
 results a page, ``rel=next``), ``/robots.txt``. Pages carry noise (ads, view counters, "il y a N
 minutes", tokens) that must never make a version. :meth:`DemoSite.edit` makes the second
 round's changes: a headline edit, a silent edit of the French translation only (a translation
-lag), two new comments and a newly published article.
+lag), two new comments and a newly published article; :meth:`DemoSite.moderate` the third's: a
+reader edits a comment and a moderator deletes another.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ SW_LANGUAGES = ("en", "pt-BR", "de", "fr", "ar")
 DISPATCH_ORIGINAL = "/dispatch/2025/10/microsoft-blinks.html"
 DISPATCH_SEARCH_ONLY = "/dispatch/2025/09/police-cloud-engineers.html"
 DISPATCH_GERMAN = "/dispatch/de/2025/10/beschaeftigte-armee.html"
+# Comments of FIL_POLICE that round 3 (DemoSite.moderate) edits and deletes.
+MODERATED_EDIT = 103
+MODERATED_DELETE = 102
 
 
 def story_path(lang: str) -> str:
@@ -329,6 +333,17 @@ class DemoSite:
                 "restent en vigueur."
             )
 
+    def moderate(self) -> None:
+        """Round 3: a reader edits a comment, a moderator deletes another (after :meth:`edit`)."""
+        with self.lock:
+            self.round = max(self.round, 3)
+            police = self.articles[FIL_POLICE]
+            for comment in police.comments:
+                if comment.id == MODERATED_EDIT:
+                    comment.text = ("La vraie question, c'est ce que font la police et l'armée des "
+                                    "outils une fois vendus.")
+            police.comments = [c for c in police.comments if c.id != MODERATED_DELETE]
+
     # -- HTTP ---------------------------------------------------------------------------------
 
     def respond(self, target: str) -> tuple[int, str, bytes]:
@@ -540,6 +555,17 @@ class DemoSite:
 
 def serve(site: DemoSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     """Serve ``site`` in a background thread; sets ``site.base`` to the server's address."""
+    server = bind(site, host, port)
+    start(server)
+    return server
+
+
+def bind(site: DemoSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """A server for ``site``, listening (connections wait) but not answering until :func:`start`.
+
+    Sets ``site.base``. Binding first lets the demo write the address into the daemon's config
+    and start the daemon before this process has any thread (see :mod:`monitor.demo`).
+    """
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -554,5 +580,9 @@ def serve(site: DemoSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHT
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     site.base = f"http://{host}:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def start(server: ThreadingHTTPServer) -> None:
+    """Answer requests from a background thread, until ``server.shutdown()``."""
+    threading.Thread(target=server.serve_forever, name="demo-site", daemon=True).start()

@@ -10,7 +10,12 @@ Three checks, so that no request reaches a refused address (FAULTS F14-F19):
    (an ``IgnoreRequest`` whose message starts with ``blocked_address:``).
 2. :class:`GuardedResolver`, installed as Scrapy's DNS resolver, checks the address the
    connection itself is about to use: a name that answered a public address to the middleware
-   and a private one a moment later (DNS rebinding, F18) fails there.
+   and a private one a moment later (DNS rebinding, F18) fails there. Twisted's connection
+   only learns "no address" from a resolver, so the resolver remembers why, and the
+   middleware's ``process_exception`` turns that DNS failure into
+   :class:`BlockedResolution` (a ``BlockedAddress``): the check is stored as
+   ``blocked_address`` with the reason, not as a ``dns_error``, and a retry of that host is
+   refused at once instead of connecting again.
 3. ``process_response`` checks ``response.ip_address``, the peer the bytes came from.
 
 Settings: ``VEILLE_ALLOW_NETWORKS`` (a list of CIDRs that may be fetched even though private),
@@ -36,6 +41,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from scrapy.exceptions import CannotResolveHostError
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
@@ -93,10 +99,22 @@ class SSRFGuardMiddleware:
             parts = urlsplit(url)
             host = parts.hostname or ""
             if parse_host(host) is None:  # a name: what does it resolve to?
+                # A retry of a request whose connection's lookup was refused: refuse it now.
+                refused = _resolver_refusal(url, host) if request.meta.get("retry_times") else None
+                if refused is not None:
+                    logger.info("refused %s: %s", url, refused.reason)
+                    raise refused
                 problem = await self._name_problem(host, parts.port)
         if problem:
             logger.info("refused %s: %s", url, problem)
             raise BlockedAddress(url, problem, urlsplit(url).hostname)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """Say ``blocked_address`` when a "DNS failure" was :class:`GuardedResolver` refusing."""
+        if self.enabled and isinstance(exception, CannotResolveHostError):
+            refused = _resolver_refusal(request.url, urlsplit(request.url).hostname or "")
+            if refused is not None:
+                raise refused from exception
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Drop a response that came from a forbidden peer (the address actually connected to)."""
@@ -137,6 +155,16 @@ class SSRFGuardMiddleware:
         return None
 
 
+def _resolver_refusal(url: str, host: str) -> BlockedResolution | None:
+    """The refusal of the installed resolver's last lookup of ``host``, for ``url``."""
+    from twisted.internet import reactor
+
+    resolver = getattr(reactor, "resolver", None)
+    if not isinstance(resolver, GuardedResolver):
+        return None
+    return resolver.refusal(url, host)
+
+
 def install_resolver(crawler: Crawler) -> GuardedResolver:
     """Install a :class:`GuardedResolver` with this crawler's allowlist (the latest wins)."""
     from twisted.internet import reactor
@@ -157,6 +185,9 @@ class GuardedResolver(CachingThreadedResolver):
     ) -> None:
         super().__init__(reactor, cache_size, timeout)
         self.policy = policy
+        # name -> (address, problem) while its last lookup was refused; what the middleware
+        # reads to tell a refusal from a DNS failure (Twisted keeps only "no address").
+        self._refused: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> GuardedResolver:
@@ -175,12 +206,48 @@ class GuardedResolver(CachingThreadedResolver):
     ) -> Deferred[str]:
         """Resolve like Scrapy, then refuse a forbidden answer (cached answers included)."""
         deferred = super().getHostByName(name, timeout)
-        deferred.addCallback(self._check, name)
+        deferred.addCallbacks(self._check, self._failed, callbackArgs=(name,), errbackArgs=(name,))
         return deferred
 
+    def refusal(self, url: str, host: str) -> BlockedResolution | None:
+        """A :class:`BlockedResolution` for ``url`` when the last lookup of ``host`` was refused."""
+        key = host.lower().rstrip(".")
+        found = self._refused.get(key)
+        return BlockedResolution(url, key, *found) if found else None
+
     def _check(self, address: Any, name: str) -> Any:
+        key = name.lower().rstrip(".")
         problem = self.policy.address_problem(str(address))
-        if problem:
-            logger.warning("refused to connect to %s: %s", name, problem)
-            raise DNSLookupError(f"blocked_address: {name} resolves to {problem}")
-        return address
+        if not problem:
+            self._refused.pop(key, None)
+            return address
+        logger.warning("refused to connect to %s: %s", name, problem)
+        self._refused[key] = (str(address), problem)
+        self._refused.move_to_end(key)
+        if len(self._refused) > _VERDICT_CACHE:
+            self._refused.popitem(last=False)
+        # A DNSLookupError is what Twisted's connection expects from a resolver (anything
+        # else is logged as a resolver bug); the middleware says why (process_exception).
+        raise DNSLookupError(f"blocked_address: {name} resolves to {problem}")
+
+    def _failed(self, failure: Any, name: str) -> Any:
+        self._refused.pop(name.lower().rstrip("."), None)  # a real DNS failure this time
+        return failure
+
+
+class BlockedResolution(BlockedAddress):
+    """The connection's own lookup answered a forbidden address (the rebinding backstop).
+
+    Not a DNS failure: the name did resolve, to an address veille must not reach. Being a
+    ``BlockedAddress`` (an ``IgnoreRequest``), it is not retried, and
+    :func:`spiders.fetchstate.classify_failure` stores it as ``blocked_address``.
+    """
+
+    def __init__(self, url: str, name: str, address: str, problem: str) -> None:
+        # blocked_address: URL: NAME resolves to loopback (127.0.0.1) when connecting …
+        super().__init__(
+            url, f"{name} resolves to {problem} when connecting (not what the first lookup "
+            "answered: DNS rebinding?)",
+        )
+        self.name = name
+        self.address = address

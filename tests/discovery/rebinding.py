@@ -2,7 +2,9 @@
 
 The SSRF middleware's own lookup is made to answer "public" (what a rebinding name answers
 first); the connection then resolves the name again, through the resolver the middleware
-installed. Prints one JSON line: how the fetch ended. Used by test_ssrf.py (FAULTS F18).
+installed. Prints one JSON line: how the fetch ended (and the fetch state it is stored as).
+``python -m tests.discovery.rebinding veille ARGS…`` runs the real ``veille ARGS…`` fooled the
+same way. Used by test_ssrf.py (FAULTS F18).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import scrapy
 from monitor.config import HttpSettings
 from monitor.crawl import run_in_reactor, scrapy_settings
 from spiders.discovery.ssrf import SSRFGuardMiddleware
+from spiders.fetchstate import classify_failure
 
 results: list[dict[str, Any]] = []
 
@@ -39,7 +42,9 @@ class OneFetch(scrapy.Spider):
 
     def failed(self, failure: Any) -> None:
         """It was not."""
-        results.append({"fetched": False, "error": type(failure.value).__name__})
+        state, error = classify_failure(failure)
+        results.append({"fetched": False, "error": type(failure.value).__name__,
+                        "state": state, "detail": error})
 
 
 async def _fooled(self: SSRFGuardMiddleware, host: str, port: int | None) -> None:
@@ -52,9 +57,13 @@ def main() -> None:
 
     from scrapy.crawler import AsyncCrawlerRunner
 
+    SSRFGuardMiddleware._name_problem = _fooled  # type: ignore[method-assign]
+    if sys.argv[1] == "veille":  # the real command line, fooled the same way
+        from monitor.cli import cli
+
+        cli(sys.argv[2:])  # exits with the command's code
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("scrapy").setLevel(logging.ERROR)
-    SSRFGuardMiddleware._name_problem = _fooled  # type: ignore[method-assign]
     settings = scrapy_settings(HttpSettings(obey_robots_txt=False, retries=0), ["10.0.0.0/8"])
     settings["ITEM_PIPELINES"] = {}
 

@@ -148,8 +148,43 @@ def test_the_connection_resolver_refuses_what_the_middleware_let_through(site: L
         capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1]) == [
-        {"fetched": False, "error": "CannotResolveHostError"}
-    ]
+    (result,) = json.loads(proc.stdout.splitlines()[-1])
+    assert result["fetched"] is False and result["error"] == "BlockedResolution", result
+    assert result["state"] == "blocked_address", result
+    assert result["detail"].startswith(
+        f"blocked_address: http://localhost:{site.port}/a.html: localhost resolves to loopback"
+    ), result
     assert "refused to connect to localhost: loopback (127.0.0.1)" in proc.stderr
+    assert site.hits("/a.html") == 0
+
+
+def test_a_check_refused_by_the_connection_resolver_is_stored_as_blocked_address(
+    site: LocalSite, veille: Veille
+) -> None:
+    # The same rebinding through `veille check`: the check row says blocked_address and why,
+    # not dns_error; its retry (retries = 2 here) is refused without connecting again.
+    site.set("/a.html", ARTICLE)
+    url = f"http://localhost:{site.port}/a.html"
+    veille.config.write_text(
+        'database = "veille.db"\nallow_networks = ["10.0.0.0/8"]\n\n[http]\n'
+        'obey_robots_txt = false\nautothrottle = false\ntimeout = "5s"\nretries = 2\n\n'
+        f'[[pages]]\nurl = "{url}"\n',
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.discovery.rebinding", "veille", "--config",
+         str(veille.config), "check"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env={**os.environ, "VEILLE_EXTRACT_WORKERS": "0"}, check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # one page could not be checked
+    rows = veille.db().execute(
+        "SELECT state, error FROM checks_readable WHERE url = ?", [url]
+    ).fetchall()
+    assert len(rows) == 1, rows
+    (state, error), = rows
+    assert state == "blocked_address", (state, error)
+    assert error.startswith(f"blocked_address: {url}: localhost resolves to loopback (127.0.0.1)")
+    assert veille.last_states() == {url: "blocked_address"}
+    assert proc.stderr.count("refused to connect to localhost") == 1, proc.stderr
     assert site.hits("/a.html") == 0
