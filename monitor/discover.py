@@ -573,8 +573,11 @@ def add_discovery_jobs(daemon: Any, scheduler: AsyncIOScheduler) -> None:
     async def job() -> None:
         await discovery_tick(daemon)
 
+    # A source due every 10 s is not left waiting for a 30 s look (the demo's sources are).
+    intervals = [source_interval(source) for source in prepare_sources(daemon.config)]
+    every = min([DISCOVERY_TICK, *intervals])
     scheduler.add_job(
-        job, "interval", seconds=DISCOVERY_TICK, id="discover", name="discover",
+        job, "interval", seconds=every, id="discover", name="discover",
         next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, misfire_grace_time=None,
     )
 
