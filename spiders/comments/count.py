@@ -60,9 +60,11 @@ def shown_count(tree: HtmlElement, raw: bytes | None = None) -> int | None:
     With the page's ``raw`` bytes, structured data that is plainly absent is not looked for.
     """
     readers = []
-    if raw is None or b"ld+json" in raw:
+    # Both structured forms name the count literally; most pages have JSON-LD without it.
+    structured = raw is None or b"commentCount" in raw or b"CommentAction" in raw
+    if structured and (raw is None or b"ld+json" in raw):
         readers.append(_from_jsonld)
-    if raw is None or b"itemprop" in raw:
+    if structured and (raw is None or b"itemprop" in raw):
         readers.append(_from_microdata)
     readers.append(_from_text)
     for read in readers:

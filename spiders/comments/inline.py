@@ -114,11 +114,11 @@ def read_inline(
     readers: list[tuple[str, Callable[[], list[Comment]]]] = []
     if selectors is not None:
         readers.append(("selectors", lambda: from_selectors(tree, page_url, selectors)))
-    if raw is None or b"Comment" in raw:  # schema.org type names
-        readers += [
-            ("jsonld", lambda: from_jsonld(tree, page_url)),
-            ("microdata", lambda: from_microdata(tree, page_url)),
-        ]
+    # schema.org type names, as JSON-LD ("Comment", ".../Comment") and microdata write them.
+    if raw is None or b'Comment"' in raw or b"UserComments" in raw or b'Answer"' in raw:
+        readers.append(("jsonld", lambda: from_jsonld(tree, page_url)))
+    if raw is None or b"schema.org/Comment" in raw or b"schema.org/UserComments" in raw:
+        readers.append(("microdata", lambda: from_microdata(tree, page_url)))
     if raw is None or b"comment" in raw:
         readers.append(("wordpress", lambda: from_wordpress(tree, page_url)))
     for method, read in readers:
