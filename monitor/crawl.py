@@ -97,6 +97,8 @@ def _http_settings(http: HttpSettings, allow_networks: Sequence[str]) -> dict[st
             "scrapy.extensions.memusage.MemoryUsage": None,
         },
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        # Scrapy 2.19's own lets a site get every queued request at once (see the module).
+        "DOWNLOADER": "spiders.downloader.PoliteDownloader",
         # The SSRF guard (spiders.discovery.ssrf): the resolver used for each connection
         # refuses private answers too (DNS rebinding), except in the allowed networks.
         "TWISTED_DNS_RESOLVER": "spiders.discovery.ssrf.GuardedResolver",
