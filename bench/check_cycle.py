@@ -198,6 +198,14 @@ def bench_tool(
                 "file_bytes_per_unchanged_check": round(
                     fourth.extra["db_file_bytes_added"] / unchanged, 1
                 ),
+                # The generated pages show a moving window of their reader comments, so a
+                # noise-only round still brings new comments: their bytes are counted apart.
+                "bytes_per_unchanged_check_without_comments": round(
+                    (fourth.extra["db_used_bytes_added"] - fourth.extra["db_comment_bytes_added"])
+                    / unchanged, 1
+                ),
+                "comment_bytes_added": fourth.extra["db_comment_bytes_added"],
+                "new_comments": fourth.extra["change_kinds"].get("comment_new", 0),
             }
             # The measured cycle's growth also stores the edited pages: an upper bound.
             truly_unchanged = max(1, pages - len(truth_urls))
@@ -245,6 +253,15 @@ def print_table(pages: int, edited: int, results: dict[str, dict[str, Any]]) -> 
         nm = res["not_modified"]
         parts.append(f"{tool} {nm['pages_per_s']:.1f} pages/s ({nm['served'].get('304', 0)} × 304)")
     print("304 cycle (conditional GET, nothing changed): " + "; ".join(parts))
+    for tool, res in results.items():
+        noise = res.get("noise_only")
+        if noise and "bytes_per_unchanged_check_without_comments" in noise:
+            print(
+                f"{tool} noise-only cycle: {noise['bytes_per_unchanged_check_without_comments']:.0f}"
+                f" B per check for checks and versions, plus {noise['comment_bytes_added']} B of"
+                f" reader comments ({noise['new_comments']} new comments in the pages' moving"
+                " comment windows)"
+            )
     for tool, res in results.items():
         sec = res["second"]
         notes = []

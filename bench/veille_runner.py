@@ -86,6 +86,20 @@ class VeilleRunner:
         size = self.db_file.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
         return size, (pages - free) * page_size
 
+    def comment_bytes(self) -> int:
+        """Bytes of the pages used by the reader-comment tables and their indexes and FTS."""
+        if not self.db_file.exists():
+            return 0
+        with sqlite3.connect(self.db_file) as con:
+            try:
+                row = con.execute(
+                    "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE '%comment%'"
+                ).fetchone()
+            except sqlite3.OperationalError:  # an SQLite built without dbstat
+                row = (0,)
+        con.close()
+        return int(row[0])
+
     def _high_water(self) -> tuple[int, int]:
         if not self.db_file.exists():
             return 0, 0
@@ -99,9 +113,11 @@ class VeilleRunner:
     def cycle(self) -> Cycle:
         """Run ``veille check --all`` once and read what it recorded."""
         size_before, used_before = self.db_bytes()
+        comments_before = self.comment_bytes()
         last_change, last_check = self._high_water()
         run = run_measured([*self.cmd, "check", "--all"], cwd=self.workdir)
         size_after, used_after = self.db_bytes()
+        comments_after = self.comment_bytes()
         changed: set[str] = set()
         kinds: Counter[str] = Counter()
         states: Counter[str] = Counter()
@@ -128,6 +144,7 @@ class VeilleRunner:
             {
                 "db_file_bytes_added": size_after - size_before,
                 "db_used_bytes_added": used_after - used_before,
+                "db_comment_bytes_added": comments_after - comments_before,
                 "db_file_bytes": size_after,
                 "change_kinds": dict(kinds),
                 "check_states": dict(states),

@@ -10,15 +10,18 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from alerts.deliver import deliver_due
 from alerts.outbox import outbox_hook
+from monitor.autorender import AutoRender
+from monitor.config import check_browser_executable
 from monitor.crawl import extract_workers, run_in_reactor, scrapy_settings
 from monitor.record import ChangeHook, Outcome, Recorder
 from monitor.record_comments import CommentOutcome, CommentRecorder, comment_plans
 from spiders.comments.items import CommentsResult
+from spiders.comments.spider import BrowserThreads
 from spiders.items import FetchResult, WatchTarget
 from spiders.watch import WatchSpider
 from storage.db import open_database
@@ -36,13 +39,12 @@ if TYPE_CHECKING:
 
     from alerts.deliver import DeliveryReport
     from monitor.config import Config
+    from monitor.parallel import Shard
 
 logger = logging.getLogger(__name__)
 
 # Confirming re-fetches per cycle: a page that keeps flapping waits for the next cycle.
 MAX_CONFIRM_ROUNDS = 1
-# Fetch states that mean the article was there (the last two: the same as last time).
-_FOUND = frozenset({"ok", "same_raw", "same_region"})
 
 
 @dataclass
@@ -145,7 +147,11 @@ async def crawl_targets(
     """One crawl of ``targets``; Chromium is started only when one of them needs it."""
     from scrapy.crawler import AsyncCrawlerRunner
 
-    browser = config.browser if any(t.render == "browser" for t in targets) else None
+    wanted = any(
+        t.render == "browser" or (t.comments is not None and t.comments.needs_browser)
+        for t in targets
+    )  # a page to render, or a known Disqus thread (read in Chromium)
+    browser = config.browser if wanted else None
     runner = AsyncCrawlerRunner(scrapy_settings(config.http, config.allow_networks, browser))
     await runner.crawl(
         WatchSpider, targets=targets, sink=sink, extract_workers=workers,
@@ -212,16 +218,22 @@ async def check_cycle(
     comment_recorder = CommentRecorder(db, on_changes=change_hooks, intervals=intervals)
 
     # render = "auto": a plain fetch with no article is held back and retried in the browser.
-    retry: dict[int, WatchTarget] = {}
-    auto: dict[int, WatchTarget] = {}
-    rendered: set[int] = set()  # retried pages whose browser fetch found the article
+    autorender = AutoRender()
+    retry: list[WatchTarget] = []
+    rendered: list[int] = []  # retried pages whose browser fetch found the article
+
+    # A Disqus thread met by a crawl without Chromium is held back and read in one with it.
+    threads = BrowserThreads()
 
     def sink(result: FetchResult | CommentsResult) -> None:
-        if isinstance(result, FetchResult) and result.state == "empty" and result.page_id in auto:
-            retry[result.page_id] = replace(auto.pop(result.page_id), render="browser")
+        if threads.hold(result):
             return
-        if isinstance(result, FetchResult) and result.page_id in retry and result.state in _FOUND:
-            rendered.add(result.page_id)
+        held = autorender.hold(result)
+        if held is not None:
+            retry.append(held)
+            return
+        if isinstance(result, FetchResult) and autorender.rendered(result):
+            rendered.append(result.page_id)
         if isinstance(result, CommentsResult):
             try:
                 summary.add_comments(comment_recorder.record(result))
@@ -245,16 +257,19 @@ async def check_cycle(
     for _ in range(1 + MAX_CONFIRM_ROUNDS):
         if not targets:
             break
-        auto.update({t.page_id: t for t in targets if t.render == "auto"})
+        autorender.expect(targets)
+        threads.expect(targets)
         await crawl_targets(targets, config, sink, workers)
-        auto.clear()
         if retry:
             # Once, in this cycle: what the browser shows is recorded, whatever it is.
-            await crawl_targets(list(retry.values()), config, sink, workers)
-            found = [pid for pid in retry if pid in rendered]
-            remember_needs_browser(db, found)
-            needs_browser.update(found)
+            await crawl_targets(list(retry), config, sink, workers)
+            remember_needs_browser(db, rendered)
+            needs_browser.update(rendered)
             retry.clear()
+            rendered.clear()
+        held_threads = threads.take()
+        if held_threads:  # Disqus threads first met in this cycle: read them now, in Chromium
+            await crawl_targets(held_threads, config, sink, workers)
         # Pages whose article mostly vanished are fetched once more to confirm it.
         pending = [p for p in all_pages(db, [t.url for t in targets]) if p.last_state == "pending_confirm"]
         targets = _targets(pending, config, needs_browser=needs_browser)
@@ -275,21 +290,59 @@ def run_check(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> CheckSummary:
     """Open the database and run one cycle on a reactor started for it (``veille check``)."""
+    check_browser_executable(config)  # a ConfigError before anything is fetched
     db = open_database(config.database)
     try:
         sync_config_pages(db, config, time.time())
         # Alerts are written with their changes (outbox); see alerts.outbox.
         hooks = [outbox_hook(config.alerts)] if config.alerts else []
 
-        async def main() -> CheckSummary:
-            return await check_cycle(
-                db, config, check_all=check_all, urls=urls, on_start=on_start,
-                on_outcome=on_outcome, change_hooks=hooks,
-            )
+        shards = _shards(db, config, check_all=check_all, urls=urls)
+        if len(shards) > 1:  # a large cycle: one process per core (monitor.parallel)
+            from monitor.parallel import run_shards
 
-        summary = run_in_reactor(main)
+            if on_start:
+                on_start(sum(len(shard.urls) for shard in shards))
+            db.close()  # the children open their own; never share a connection across fork
+            summary = run_shards(config, shards, on_outcome=on_outcome)
+            db = open_database(config.database)
+        else:
+
+            async def main() -> CheckSummary:
+                return await check_cycle(
+                    db, config, check_all=check_all, urls=urls, on_start=on_start,
+                    on_outcome=on_outcome, change_hooks=hooks,
+                )
+
+            summary = run_in_reactor(main)
         if config.alerts:  # a one-shot check sends its alerts before it exits (cron)
             summary.alerts = deliver_due(db, config.alerts, config.alerts_settings)
         return summary
     finally:
         db.close()
+
+
+def _shards(
+    db: sqlite_utils.Database, config: Config, *, check_all: bool, urls: Sequence[str] | None
+) -> list[Shard]:
+    """The processes this cycle runs in: one unless it is large and the machine has cores."""
+    from monitor.parallel import plan_shards, shard_count
+
+    if urls:
+        pages = all_pages(db, urls)
+    elif check_all:
+        pages = all_pages(db)
+    else:
+        pages = due_pages(db, time.time())
+    count = shard_count(len(pages), config.http.processes)
+    if count <= 1:
+        return plan_shards(pages, config, 1)
+    # Pages that may go to Chromium stay together: one browser at most.
+    rendered = _rendered_urls(config)
+    browser = {p.id for p in pages if p.url in rendered}
+    browser |= set(pages_needing_browser(db))
+    return plan_shards(pages, config, count, browser)
+
+
+def _rendered_urls(config: Config) -> set[str]:
+    return {p.url for p in config.pages if p.render != "http"}

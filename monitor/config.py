@@ -41,8 +41,14 @@ from alerts.routes import (
     parse_rate_limit,
 )
 from monitor.errors import ConfigError
-from spiders.browser import DEFAULT_RENDER, RENDERS, RESOURCE_TYPES, BrowserSettings
-from spiders.comments.items import DEFAULT_MAX_REQUESTS, CommentSelectors
+from spiders.browser import (
+    DEFAULT_RENDER,
+    INSTALL_HINT,
+    RENDERS,
+    RESOURCE_TYPES,
+    BrowserSettings,
+)
+from spiders.comments.items import DEFAULT_MAX_REQUESTS, CommentSelectors, CommentSettings
 from spiders.discovery.items import LINKS, MAX_DEPTH, SEARCH, SOURCE_TYPES, Source
 
 logger = logging.getLogger(__name__)
@@ -83,6 +89,7 @@ class HttpSettings:
     retries: int = DEFAULT_RETRIES
     autothrottle: bool = DEFAULT_AUTOTHROTTLE
     download_delay: float = DEFAULT_DOWNLOAD_DELAY
+    processes: int = 0  # processes for a large `veille check`; 0: one per core (monitor.parallel)
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ class Config:
     alerts_settings: AlertSettings = AlertSettings()
     sources: tuple[Source, ...] = ()  # [[sources]] of discovery (spiders.discovery.items)
     browser: BrowserSettings = BrowserSettings()  # [browser] (spiders.browser)
+    comments: CommentSettings = CommentSettings()  # [comments] (spiders.comments.items)
 
     def topic(self, name: str) -> Topic | None:
         """The topic called ``name``, or None."""
@@ -173,6 +181,21 @@ def load_config(path: Path) -> Config:
     logger.debug("loaded %s: %d topics, %d pages", shown, len(config.topics), len(config.pages))
     _warn_if_readable(config)
     return config
+
+
+def check_browser_executable(config: Config) -> None:
+    """Raise :class:`ConfigError` when ``[browser] executable_path`` names no file.
+
+    Checked by the commands that crawl (``check``, ``run``, a reload), not by ``load_config``:
+    ``veille status`` or ``history`` need no browser. A file that exists but cannot start is a
+    fetch state of each page that needed it (``browser_error``), since it may start next time.
+    """
+    path = config.browser.executable_path
+    if path and not os.path.exists(path):
+        raise ConfigError(
+            f"no file at {path}", path=str(config.path), key="browser.executable_path",
+            hint=f"{INSTALL_HINT} to a Chromium that exists",
+        )
 
 
 def _warn_if_readable(config: Config) -> None:
@@ -733,6 +756,7 @@ _HTTP_FIELDS: dict[str, _Field] = {
     "obey_robots_txt": _Field(_boolean),
     "max_redirects": _Field(_integer(minimum=0)),
     "retries": _Field(_integer(minimum=0)),
+    "processes": _Field(_integer(minimum=0)),
     "autothrottle": _Field(_boolean),
     "download_delay": _Field(_duration()),
 }
@@ -1033,6 +1057,26 @@ _BROWSER_FIELDS: dict[str, _Field] = {
 }
 
 
+# --- reader comments, every page (spiders.comments.items holds the dataclass) ---
+
+
+def _secret(value: Any) -> str:
+    """A key or token: a one-line string, never repeated in an error message."""
+    if not isinstance(value, str) or not value.strip() or any(
+        ord(char) < 32 or ord(char) == 127 for char in value
+    ):
+        raise _Invalid(
+            "expected the key as a one-line string in quotes", "copy it again from its source"
+        )
+    return value.strip()
+
+
+_COMMENTS_FIELDS: dict[str, _Field] = {
+    "disqus_api_key": _Field(_secret),  # a secret: masked in logs, never stored
+    "disqus_api_url": _Field(_url),
+}
+
+
 _TOP_FIELDS: dict[str, _Field] = {
     "database": _Field(_string),
     "allow_networks": _Field(_list_of(_network)),
@@ -1046,6 +1090,7 @@ _TOP_FIELDS: dict[str, _Field] = {
     ),
     "sources": _Field(_array(Source, _SOURCE_FIELDS, "[[sources]]")),
     "browser": _Field(_table(BrowserSettings, _BROWSER_FIELDS, "[browser]")),
+    "comments": _Field(_table(CommentSettings, _COMMENTS_FIELDS, "[comments]")),
 }
 
 
@@ -1074,6 +1119,7 @@ def _build(path: Path, values: dict[str, Any]) -> Config:
         ),
         sources=_check_sources(values.get("sources", ()), topics),
         browser=values.get("browser", BrowserSettings()),
+        comments=values.get("comments", CommentSettings()),
     )
 
 

@@ -11,6 +11,11 @@ Jobs (each ``max_instances=1, coalesce=True``: a slow run makes the next one wai
 up): ``tick`` (due pages), ``maintenance`` (check-row retention, ``PRAGMA optimize``, WAL
 checkpoint). Later jobs (discovery per source, alert delivery) go in :meth:`Daemon.add_jobs`.
 
+Chromium (scrapy-playwright) is in the crawl only when something may need it
+(:func:`browser_for`); a page that turns out to need it later (an ``"auto"`` page whose plain
+fetch shows no article, see :mod:`monitor.autorender`; a comment thread read only in the browser)
+makes the daemon start a crawler with it, as a reload does, and the page goes there.
+
 Signals: SIGTERM and SIGINT stop taking work, give fetches in flight :data:`SHUTDOWN_GRACE`
 seconds, store what arrived and exit 0 (a second signal exits at once); SIGHUP reloads the
 config, and an invalid one is refused with one log line while the old one keeps running.
@@ -25,12 +30,14 @@ import signal
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from monitor.autorender import AutoRender
 from monitor.backoff import BACKOFF_CAP
 from monitor.check import sync_config_pages, watch_targets
-from monitor.config import load_config
+from monitor.config import check_browser_executable, load_config
 from monitor.crawl import ASYNCIO_REACTOR, scrapy_settings
 from monitor.errors import ConfigError
 from monitor.memory import release_memory
@@ -38,7 +45,10 @@ from monitor.notify import Notifier
 from monitor.record import Outcome, Recorder
 from monitor.record_comments import CommentRecorder
 from monitor.scheduler import ConfigIntervals, Cycle, Dispatcher
-from spiders.comments.items import CommentsResult
+from spiders.browser import BROWSER_ERROR
+from spiders.comments.items import DISQUS, NEEDS_BROWSER, CommentPlan, CommentsResult
+from spiders.items import FetchResult
+from storage.comments import has_sources
 from storage.cycles import (
     bring_forward,
     changes_since,
@@ -49,6 +59,7 @@ from storage.cycles import (
     prune_cycles,
 )
 from storage.db import StorageError, open_database
+from storage.pages import all_pages, remember_needs_browser
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -59,7 +70,7 @@ if TYPE_CHECKING:
 
     from monitor.config import Config
     from spiders.browser import BrowserSettings
-    from spiders.items import FetchResult, WatchTarget
+    from spiders.items import WatchTarget
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +103,14 @@ _UNUSED_COMPONENTS: Final = {
 }
 
 
-def crawler_settings(config: Config) -> dict[str, Any]:
-    """``veille check``'s Scrapy settings, without the components they disable anyway."""
+def crawler_settings(config: Config, browser: BrowserSettings | None = None) -> dict[str, Any]:
+    """``veille check``'s Scrapy settings, without the components they disable anyway.
+
+    With ``browser``, requests marked ``playwright`` are rendered in Chromium.
+    """
     from scrapy.settings import default_settings
 
-    settings = scrapy_settings(config.http, config.allow_networks, browser_for(config))
+    settings = scrapy_settings(config.http, config.allow_networks, browser)
     for path, (table, setting) in _UNUSED_COMPONENTS.items():
         if settings.get(setting):  # on (or a feed configured): keep the component
             continue
@@ -105,9 +119,29 @@ def crawler_settings(config: Config) -> dict[str, Any]:
     return settings
 
 
-def browser_for(config: Config) -> BrowserSettings | None:
-    """The browser settings when a page may need Chromium, else None (no Node driver started)."""
-    return config.browser if any(page.render != "http" for page in config.pages) else None
+def browser_for(
+    config: Config, db: sqlite_utils.Database | None = None
+) -> BrowserSettings | None:
+    """The browser settings when a page may need Chromium, else None (no Node driver started).
+
+    A page with ``render = "browser"`` or ``"auto"`` may; so may a known Disqus thread, read
+    only in the browser. (Pages remembered in ``pages.needs_browser`` are ``"auto"`` ones: a
+    page rendered only because the database says so would be one the config no longer lists
+    as ``"auto"``, and ``watch_targets`` fetches those plainly.) Anything else that turns out to
+    need it later starts a crawler with Chromium then (:meth:`Daemon.to_browser`).
+    """
+    if any(page.render != "http" for page in config.pages):
+        return config.browser
+    if db is not None and not config.comments.disqus_api_key and has_sources(db, DISQUS):
+        return config.browser
+    return None
+
+
+def _needs_browser(target: WatchTarget) -> bool:
+    """True when ``target`` is rendered, or has a comment thread read, in Chromium."""
+    return target.render == "browser" or (
+        target.comments is not None and target.comments.needs_browser
+    )
 
 
 def stall_after(config: Config) -> float:
@@ -136,6 +170,13 @@ class Daemon:
         self.runners: list[AsyncCrawlerRunner] = []
         self.queue: asyncio.Queue[Sequence[WatchTarget] | None] | None = None
         self.crawl_task: asyncio.Task[None] | None = None
+        # The current crawler's browser: None when it renders nothing (no Node driver).
+        self.browser: BrowserSettings | None = None
+        self.autorender = AutoRender()  # render = "auto" pages retried in the browser
+        # Comment threads (page id, thread URL) sent to the browser crawler, result awaited.
+        self._threads_to_browser: set[tuple[int, str]] = set()
+        self._rereading: set[int] = set()  # their pages: the article result is not stored twice
+        self._browser_error_logged = False  # once per crawler, not once per page
         self.stopping = False
         self.exit_code = EXIT_OK
         self.ready = False
@@ -218,21 +259,42 @@ class Daemon:
             max_instances=1, coalesce=True, misfire_grace_time=None,
         )
 
-    def _start_crawler(self) -> None:
-        """Start one long-lived feed crawl with the current [http] settings."""
+    def _start_crawler(self, *, browser: bool = False) -> None:
+        """Start one long-lived feed crawl with the current [http] settings.
+
+        It has Chromium when ``browser`` says so or when :func:`browser_for` does.
+        """
         from scrapy.crawler import AsyncCrawlerRunner
 
         from spiders.feed import FeedSpider
 
-        self.runner = AsyncCrawlerRunner(crawler_settings(self.config))
+        self.browser = self.config.browser if browser else browser_for(self.config, self.db)
+        self._browser_error_logged = False
+        self.runner = AsyncCrawlerRunner(crawler_settings(self.config, self.browser))
         self.runners.append(self.runner)
         self.queue = asyncio.Queue()
         task = self.runner.crawl(
             FeedSpider, queue=self.queue, sink=self._sink,
-            max_size=self.config.http.max_response_size, browser=browser_for(self.config),
+            max_size=self.config.http.max_response_size, browser=self.browser,
         )
         task.add_done_callback(self._crawl_ended)
         self.crawl_task = task
+
+    def _replace_crawler(self, *, browser: bool) -> None:
+        """A new crawler takes the next batches; the old one finishes its fetches, then closes."""
+        if self.queue is not None:
+            self.queue.put_nowait(None)
+        self._start_crawler(browser=browser)
+
+    def to_browser(self, targets: Sequence[WatchTarget], why: str) -> None:
+        """Hand ``targets`` to a crawler with Chromium, starting one if the current has none."""
+        if self.browser is None:
+            logger.info(
+                "%s: starting a crawler with Chromium (the current one finishes its fetches)", why
+            )
+            self._replace_crawler(browser=True)
+        assert self.queue is not None
+        self.queue.put_nowait(targets)
 
     def _crawl_ended(self, task: asyncio.Task[None]) -> None:
         if self.stopping or task is not self.crawl_task:
@@ -242,6 +304,9 @@ class Daemon:
             "the crawler stopped unexpectedly (%s); starting a new one", error or "no error"
         )
         self.crawl_task = None
+        self.autorender.clear()
+        self._threads_to_browser.clear()
+        self._rereading.clear()
         self._finish(self.dispatcher.abandon_all(time.time()))
 
     # -- jobs -----------------------------------------------------------------------------------
@@ -254,7 +319,7 @@ class Daemon:
         now = time.time()
         self._finish(self.dispatcher.expire(now))
         if self.crawl_task is None:
-            self._start_crawler()
+            self._start_crawler(browser=self.browser is not None)
         try:
             pages = self.dispatcher.pick(now)
             if not pages or self.queue is None:
@@ -264,7 +329,13 @@ class Daemon:
             logger.warning("no pages picked this time (%s); trying again next tick", exc)
             return
         logger.debug("cycle %d: %d pages handed to the crawler", cycle.id, len(pages))
-        self.queue.put_nowait(watch_targets(pages, self.config, self.db))
+        targets = watch_targets(pages, self.config, self.db)
+        self.autorender.expect(targets)
+        wanted = [target.url for target in targets if _needs_browser(target)]
+        if self.browser is None and wanted:  # a reload, or a Disqus thread found meanwhile
+            self.to_browser(targets, f"{wanted[0]} needs the browser")
+        else:
+            self.queue.put_nowait(targets)
 
     async def maintenance(self) -> None:
         """Delete check rows past the retention, refresh SQLite's statistics, checkpoint the WAL."""
@@ -289,22 +360,82 @@ class Daemon:
         """Store one fetch or comment-thread result (called by the item pipeline, on the loop)."""
         if self.db is None:
             return  # closed at shutdown: the page stays due and is fetched next time
-        if isinstance(result, CommentsResult):
-            try:
-                self.comment_recorder.record(result)
-            except Exception:  # one thread that cannot be stored never stops the daemon
-                logger.exception("could not record the comments of %s", result.page_url)
+        if isinstance(result, FetchResult) and result.page_id in self._rereading:
+            self._rereading.discard(result.page_id)  # fetched again for a thread: stored already
             return
+        # render = "auto" and no article: not recorded; the page stays in flight meanwhile.
+        retry = None if self.stopping else self.autorender.hold(result)
+        if retry is not None:
+            self.to_browser([retry], f'{retry.url} (render = "auto") shows no article')
+            return
+        if isinstance(result, CommentsResult):
+            self._store_comments(result)
+            return
+        found = self.autorender.rendered(result)
         try:
             outcome = self.recorder.record(result)
         except Exception as exc:  # one page that cannot be stored never stops the daemon
             logger.exception("could not record %s", result.url)
             outcome = Outcome(result.url, "store_error", error=f"{type(exc).__name__}: {exc}")
-        if outcome.failed:
+        if found and not outcome.failed:
+            self._remember_needs_browser(result)
+        if outcome.state == BROWSER_ERROR and not self._browser_error_logged:
+            # Every page that needed Chromium fails alike: say it once per crawler.
+            self._browser_error_logged = True
+            logger.error(
+                "%s (first page: %s; each page that needs the browser is recorded with state "
+                "%s until it starts)", outcome.error, result.url, BROWSER_ERROR,
+            )
+        elif outcome.failed:
             logger.debug("%s: %s %s", result.url, outcome.state, outcome.error or "")
         cycle = self.dispatcher.settle(result.page_id, outcome, time.time())
         if cycle is not None:
             self._finish([cycle])
+
+    def _remember_needs_browser(self, result: FetchResult) -> None:
+        """An "auto" page showed its article only in the browser: render it at once from now on."""
+        try:
+            remember_needs_browser(self.db_, [result.page_id])
+        except Exception:  # the next round retries it in the browser all the same
+            logger.exception("could not remember that %s needs the browser", result.url)
+            return
+        logger.info("%s needs the browser: rendered at once from now on", result.url)
+
+    def _store_comments(self, result: CommentsResult) -> None:
+        """Record one thread's read; one that needs Chromium is read again in a crawler with it.
+
+        ``needs_browser`` concludes nothing (see :class:`~monitor.record_comments.CommentRecorder`)
+        but makes the thread known, so a restart brings Chromium at once.
+        """
+        thread = (result.page_id, result.source.url)
+        again = result.state == NEEDS_BROWSER and thread not in self._threads_to_browser
+        if result.state != NEEDS_BROWSER or not again:
+            self._threads_to_browser.discard(thread)
+        try:
+            self.comment_recorder.record(result)
+        except Exception:  # one thread that cannot be stored never stops the daemon
+            logger.exception("could not record the comments of %s", result.page_url)
+        if again and not self.stopping:
+            self._read_in_browser(result, thread)
+
+    def _read_in_browser(self, result: CommentsResult, thread: tuple[int, str]) -> None:
+        """Fetch the page again in a crawler with Chromium, to read only ``result``'s thread.
+
+        Once per thread: one still answered ``needs_browser`` waits for the page's next check.
+        """
+        pages = all_pages(self.db_, [result.page_url])
+        if not pages:
+            return
+        [target] = watch_targets(pages, self.config, self.db)
+        plan = target.comments or CommentPlan()
+        # Only the held thread: no inline comments, no other thread read twice.
+        only = replace(plan, mode="explicit", sources=(result.source,), kinds=(), known=())
+        self._threads_to_browser.add(thread)
+        self._rereading.add(result.page_id)
+        kind, url = result.source.kind, result.page_url
+        self.to_browser(
+            [replace(target, comments=only)], f"the {kind} comments of {url} need the browser"
+        )
 
     def _finish(self, cycles: list[Cycle]) -> None:
         for cycle in cycles:
@@ -392,6 +523,7 @@ class Daemon:
         old = self.config
         try:
             new = load_config(old.path)
+            check_browser_executable(new)
         except ConfigError as exc:
             logger.error("config reload refused, still running with the previous config: %s", exc)
             return
@@ -416,11 +548,10 @@ class Daemon:
         self.dispatcher.stall_after = stall_after(new)
         if new.daemon.tick != old.daemon.tick and self.scheduler is not None:
             self.scheduler.reschedule_job("tick", trigger="interval", seconds=new.daemon.tick)
-        if new.http != old.http:
+        browser = self.browser is not None  # a crawler that has Chromium keeps it
+        if new.http != old.http or (browser and new.browser != old.browser):
             # A crawler's settings are fixed: start a new one; the old one finishes its fetches.
-            if self.queue is not None:
-                self.queue.put_nowait(None)
-            self._start_crawler()
+            self._replace_crawler(browser=browser)
         logger.info(
             "config reloaded: %d topics and %d pages in the file, %d pages added, "
             "%d brought forward by a shorter interval",
@@ -524,9 +655,13 @@ def _reactor() -> Any:
 
 
 def run_daemon(config: Config) -> int:
-    """Run until SIGTERM or SIGINT; return the exit code. Raises StorageError at start-up."""
+    """Run until SIGTERM or SIGINT; return the exit code.
+
+    Raises StorageError or ConfigError (``[browser] executable_path`` names no file) at start-up.
+    """
     from scrapy.utils.reactor import install_reactor
 
+    check_browser_executable(config)
     db = open_database(config.database)
     try:
         sync_config_pages(db, config, time.time())

@@ -23,7 +23,8 @@ _PRIORITY: Final = {
 
 # Third-party loggers that repeat, at INFO, what veille's own lines say.
 _QUIET: Final = (
-    "scrapy", "trafilatura", "htmldate", "apscheduler", "asyncio", "twisted", "py.warnings",
+    "scrapy", "scrapy-playwright", "trafilatura", "htmldate", "apscheduler", "asyncio",
+    "twisted", "py.warnings",
 )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from monitor.schedule import next_check_at
 from monitor.wordiff import WordDiff, count_words
 from spiders.comments import discourse, wordpress
 from spiders.comments.items import (
+    NEEDS_BROWSER,
     CommentPlan,
     CommentSource,
     CommentsResult,
@@ -75,7 +76,7 @@ class CommentOutcome:
 
     url: str
     source: str  # kind of source
-    state: str  # ok | partial | error | unsupported | ignored | store_error
+    state: str  # ok | partial | error | needs_browser | ignored | store_error
     read: int = 0
     changes: list[str] = field(default_factory=list)
     error: str | None = None
@@ -137,6 +138,13 @@ class CommentRecorder:
         )
         state, error = result.state, result.error
         outcome = CommentOutcome(page.url, source.kind, state, len(result.comments), error=error)
+        if state == NEEDS_BROWSER:
+            # Nothing was read (a crawl without Chromium met a Disqus thread): the source is
+            # known from now on, so the next crawl brings Chromium; a thread read before keeps
+            # its state and its comments, and no count row says "0 read".
+            if src.last_state in (None, NEEDS_BROWSER):
+                update_source(self.db, src.id, last_state=state, last_error=error)
+            return outcome
         quotes = _quotes(page_language(self.db, page.id))
         stored = stored_comments(self.db, src.id, [c.key for c in result.comments])
         authors = {key: s.author for key, s in stored.items()}
@@ -321,7 +329,7 @@ def comment_plans(
         )
         plans[page.id] = CommentPlan(
             mode=plan.mode, sources=plan.sources, kinds=plan.kinds, selectors=plan.selectors,
-            known=states, max_requests=plan.max_requests,
+            known=states, max_requests=plan.max_requests, settings=config.comments,
         )
     return plans
 

@@ -42,6 +42,9 @@ retries = 2
 autothrottle = true
 # Wait at least this long between two requests to the same site.
 download_delay = "0s"
+# `veille check` runs a cycle of 200 pages or more in this many processes (0: one per core);
+# a site never gets more than concurrency_per_domain requests at once from all of them.
+processes = 0
 
 [daemon]
 # `veille run` looks for due pages this often.

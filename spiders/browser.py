@@ -11,9 +11,11 @@ without paying for it.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,6 +30,12 @@ RENDERS = ("http", "auto", "browser")
 # whose plain fetch shows no article; "browser" always renders.
 DEFAULT_RENDER = "http"
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
+# What to do when no Chromium can start: the config error and the fetch state both say it.
+INSTALL_HINT = (
+    "install Debian's chromium (apt-get install chromium) or set [browser] executable_path"
+)
+# The fetch state of a page that needed the browser when Chromium could not start.
+BROWSER_ERROR = "browser_error"
 DEFAULT_BROWSER_TIMEOUT = 15.0  # seconds for navigation plus the wait
 # One context with 4 pages: on 2 cores more pages add memory but little speed (STACK-NOTES §2).
 DEFAULT_MAX_PAGES = 4
@@ -65,10 +73,44 @@ class BrowserSettings:
 
 
 def executable(settings: BrowserSettings) -> str | None:
-    """The Chromium to launch: the configured one, Debian's, or None (Playwright's own)."""
+    """The Chromium to launch: the configured one, Debian's, or None (Playwright's own).
+
+    With neither Debian's nor Playwright's own browser installed, the launch fails and
+    :func:`launch_failure` turns Playwright's error into the same advice as a bad config path.
+    """
     if settings.executable_path:
         return settings.executable_path
     return DEBIAN_CHROMIUM if os.access(DEBIAN_CHROMIUM, os.X_OK) else None
+
+
+_MISSING = re.compile(r"[Ee]xecutable doesn't exist at (\S+)")
+_SPAWN = re.compile(r"spawn (\S+) (E[A-Z]+)")
+_EXITED = re.compile(r"process did exit: exitCode=(\d+)")
+_LAUNCHING = re.compile(r"<launching> (\S+)")
+
+
+def launch_failure(text: str) -> str | None:
+    """One line saying why Chromium could not start, from Playwright's launch error; else None.
+
+    Playwright's message names the API call (``BrowserType.launch: …``), then a call log: the
+    reason is dug out of it (no file, not executable, exited at once) and the advice appended.
+    """
+    if "BrowserType.launch" not in text:
+        return None
+    if missing := _MISSING.search(text):
+        reason = f"no browser at {missing.group(1)}"
+    elif spawn := _SPAWN.search(text):
+        code = getattr(errno, spawn.group(2), None)
+        why = os.strerror(code).lower() if isinstance(code, int) else spawn.group(2)
+        reason = f"{spawn.group(1)} cannot be run ({why})"
+    elif exited := _EXITED.search(text):
+        launched = _LAUNCHING.search(text)
+        program = launched.group(1) if launched else "the browser"
+        reason = f"{program} exited at once (exit code {exited.group(1)})"
+    else:
+        first = text.split("BrowserType.launch:", 1)[1].strip().splitlines()
+        reason = first[0] if first else "unknown error"
+    return f"Chromium could not start: {reason} — {INSTALL_HINT}"
 
 
 class AbortRequest:

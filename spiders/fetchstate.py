@@ -23,6 +23,7 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from spiders.anomaly import detect_anomaly
+from spiders.browser import BROWSER_ERROR, launch_failure
 from spiders.decode import decode_html
 from spiders.extract import extract_article
 from spiders.tree import parse_html
@@ -158,6 +159,9 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
         return "ignored", text
     if isinstance(exc, DownloadFailedError):
         return "connection_error", text
+    launch = launch_failure(text)  # Chromium could not start (a Playwright error)
+    if launch is not None:
+        return BROWSER_ERROR, launch
     name = type(exc).__name__
     if "Timeout" in name:
         return "timeout", text

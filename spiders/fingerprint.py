@@ -117,11 +117,16 @@ def quick_check(
     ignore: tuple[str, ...],
     region: str,
     region_fp: str,
+    tree: HtmlElement | None = None,
 ) -> Extracted | None:
-    """``same_region`` when the fingerprint still matches, else None (a full extraction is due)."""
+    """``same_region`` when the fingerprint still matches, else None (a full extraction is due).
+
+    ``tree`` is the page already parsed from ``raw``, if the caller has it; it is changed here.
+    """
     try:
         text, encoding = decode_html(raw, content_type)
-        tree = parse_html(text, url)
+        if tree is None:
+            tree = parse_html(text, url)
         if tree is None:
             return None
         meta = prepare(tree, url)

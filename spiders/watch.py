@@ -20,12 +20,13 @@ import scrapy
 
 from spiders.browser import BrowserSettings, browser_meta
 from spiders.comments.items import CommentsResult
-from spiders.comments.spider import comment_work
+from spiders.comments.spider import PARSED_STATES, comment_work, page_tree
 from spiders.fetchstate import classify_failure, extract_page, result_from_response
 from spiders.fingerprint import quick_check
 from spiders.items import Extracted, FetchResult, WatchTarget
 
 if TYPE_CHECKING:
+    from lxml.html import HtmlElement
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
@@ -52,7 +53,8 @@ class WatchSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # Targets with render = "browser" go to Chromium (the crawl's settings must enable it).
+        # Targets with render = "browser", and Disqus threads, go to Chromium (the crawl's
+        # settings must enable it).
         self.browser = browser
         self.targets = list(targets)
         # Where results go: the item pipeline calls it (it lives in monitor/, not here).
@@ -92,27 +94,51 @@ class WatchSpider(scrapy.Spider):
         target: WatchTarget = response.meta["veille_target"]
         result, needs_extraction = result_from_response(target, response, max_size=self.max_size)
         result = replace(result, duration_ms=_ms_since(response.meta))
+        tree = early = None
+        if needs_extraction and result.raw is not None and target.comments is not None:
+            # One parse serves both sides: the comments are read first, since the fast path
+            # strips the tree in place. They are used only if the page proves readable.
+            tree = page_tree(result.raw, result.content_type, response.url)
+            if tree is not None:
+                early = comment_work(
+                    response, replace(result, state="ok"), target.comments, self.browser, tree
+                )
         if needs_extraction and result.raw is not None:
-            done = await self._extract(target, result.raw, result.content_type, response.url)
+            done = await self._extract(
+                target, result.raw, result.content_type, response.url, tree
+            )
             result = replace(
                 result, state=done.state, article=done.article, encoding=done.encoding,
                 error=done.error, extras={"region": done.region, "region_fp": done.region_fp},
             )
         yield result
         if target.comments is not None:
-            # Reader comments: the inline ones as a result, one request per external thread.
-            for work in comment_work(response, result, target.comments):
-                yield work
+            # Reader comments: the inline ones as a result, one request per external thread
+            # (a Disqus thread goes to Chromium when this crawl has it).
+            if early is not None and result.state in PARSED_STATES:
+                work = early
+            else:
+                work = comment_work(response, result, target.comments, self.browser)
+            for item in work:
+                yield item
 
     async def _extract(
-        self, target: WatchTarget, raw: bytes, content_type: str | None, url: str
+        self,
+        target: WatchTarget,
+        raw: bytes,
+        content_type: str | None,
+        url: str,
+        tree: HtmlElement | None = None,
     ) -> Extracted:
-        """The fast path first (a fingerprint), the full extraction only when it says so."""
+        """The fast path first (a fingerprint), the full extraction only when it says so.
+
+        ``tree``, the page already parsed, saves the fast path a parse (and is stripped by it).
+        """
         args = (raw, content_type, url, target.selector, target.ignore)
         # After a redirect the page may have moved: no shortcut, judge it in full.
         region_fp = target.region_fp if url == target.url else None
         if region_fp and target.region:
-            done = quick_check(*args, target.region, region_fp)
+            done = quick_check(*args, target.region, region_fp, tree)
             if done is not None:
                 return done
         if self._executor is not None:

@@ -275,6 +275,12 @@ def update_source(db: sqlite_utils.Database, source_id: int, **fields: object) -
     )
 
 
+def has_sources(db: sqlite_utils.Database, kind: str) -> bool:
+    """True when some page has a known thread of ``kind`` (``disqus``: read in Chromium)."""
+    row = db.execute("SELECT 1 FROM comment_sources WHERE kind = ? LIMIT 1", [kind]).fetchone()
+    return row is not None
+
+
 def sources_of(db: sqlite_utils.Database, page_ids: Iterable[int]) -> dict[int, list[SourceRow]]:
     """The stored sources of some pages, by page id."""
     out: dict[int, list[SourceRow]] = {}

@@ -15,6 +15,12 @@ DISCOURSE = "discourse"
 WORDPRESS = "wordpress"
 DISQUS = "disqus"
 SOURCE_KINDS = (INLINE, DISCOURSE, WORDPRESS, DISQUS)
+# Kinds drawn by JavaScript in the reader's browser: read in Chromium (or through an API key).
+BROWSER_KINDS = (DISQUS,)
+# The state of a thread read in a crawl without Chromium: it waits for one (never a deletion).
+NEEDS_BROWSER = "needs_browser"
+# Disqus's public API; ``[comments] disqus_api_url`` points elsewhere (tests, a proxy).
+DISQUS_API_URL = "https://disqus.com/api/3.0"
 
 # Requests one thread may cost per run (F22): a 100k-post topic is read over many runs.
 DEFAULT_MAX_REQUESTS = 50
@@ -37,6 +43,18 @@ class Comment:
     def text_hash(self) -> str:
         """SHA-256 of the normalised text: the id of a comment version."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CommentSettings:
+    """Settings of every page's comments: the ``[comments]`` table.
+
+    ``disqus_api_key`` is a secret: it is left out of ``repr`` and, by the Disqus reader, out of
+    logs, stored errors and every message (see :mod:`spiders.comments.disqus_api`).
+    """
+
+    disqus_api_key: str | None = field(default=None, repr=False)
+    disqus_api_url: str = DISQUS_API_URL
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,28 @@ class CommentPlan:
     known: tuple[SourceState, ...] = ()
     max_requests: int = DEFAULT_MAX_REQUESTS
     chunk: int = DEFAULT_CHUNK
+    settings: CommentSettings = CommentSettings()
+
+    @property
+    def needs_browser(self) -> bool:
+        """True when a thread to read is drawn in the browser (Disqus) and no API key reads it.
+
+        Only sources already known or configured count: a thread first found in this run's page
+        is answered ``needs_browser`` by a crawl without Chromium (see spiders.comments.spider).
+        """
+        if self.mode == "none":
+            return False
+        sources = list(self.sources) + [
+            state.source for state in self.known
+            if self.mode == "auto" or state.source.kind in self.kinds
+        ]
+        return any(s.kind in BROWSER_KINDS and not self.by_api(s) for s in sources)
+
+    def by_api(self, source: CommentSource) -> bool:
+        """True when ``source`` is read through its system's API (a Disqus key is configured)."""
+        return bool(
+            source.kind == DISQUS and self.settings.disqus_api_key and source.get("shortname")
+        )
 
     def state_of(self, source: CommentSource) -> SourceState | None:
         """The resume state of ``source``, if it was read before."""
@@ -119,7 +159,8 @@ class CommentsResult:
     comment absent from ``listed`` (or, without it, from ``comments``) is gone. ``listed`` is
     given when the system names every comment present even if not all were read this run (a
     Discourse topic's post stream). ``state`` is ``ok``, ``partial`` (some request failed or the
-    per-run budget ran out), ``error`` (nothing usable) or ``unsupported``.
+    per-run budget ran out), ``error`` (nothing usable) or ``needs_browser`` (a Disqus thread met by
+    a crawl without Chromium: nothing was read, nothing is concluded).
     """
 
     page_id: int

@@ -18,21 +18,30 @@ Which sources are read:
 
 A page answered 304, or with the same bytes as last time, has nothing new inline; its external
 threads (remembered in the plan) are read all the same, since a forum moves on its own.
+
+A Disqus thread is read through Disqus's API when a key is configured, else in Chromium when the
+crawl has it (``browser``); a crawl without it answers ``needs_browser``, and
+:class:`BrowserThreads` lets ``veille check`` read such a thread at once in a crawl with
+Chromium.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from spiders.comments import discourse, disqus, wordpress
 from spiders.comments.count import shown_count
+from spiders.comments.disqus_api import DisqusApiRead
+from spiders.comments.disqus_browser import DisqusBrowserRead
 from spiders.comments.inline import read_inline
 from spiders.comments.items import (
     DISCOURSE,
     DISQUS,
     INLINE,
+    NEEDS_BROWSER,
     WORDPRESS,
     CommentPlan,
     CommentSource,
@@ -40,13 +49,17 @@ from spiders.comments.items import (
 )
 from spiders.decode import decode_html
 from spiders.extract import parse_html
+from spiders.items import FetchResult
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import scrapy
     from lxml.html import HtmlElement
     from scrapy.http import Response
 
-    from spiders.items import FetchResult
+    from spiders.browser import BrowserSettings
+    from spiders.items import WatchTarget
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +70,25 @@ PARSED_STATES = frozenset({"ok", "same_region"})
 
 
 def comment_work(
-    response: Response, result: FetchResult, plan: CommentPlan
+    response: Response,
+    result: FetchResult,
+    plan: CommentPlan,
+    browser: BrowserSettings | None = None,
+    tree: HtmlElement | None = None,
 ) -> list[scrapy.Request | CommentsResult]:
-    """The inline result and the first request of each external thread of one page."""
+    """The inline result and the first request of each external thread of one page.
+
+    ``browser`` is the crawl's Chromium, if it has one: Disqus threads are read there.
+    ``tree`` is the page already parsed by :func:`page_tree` and not yet changed (the spider
+    shares one parse with the fingerprint fast path); without it the page is parsed here.
+    """
     if plan.mode == "none" or result.state not in READABLE_STATES:
         return []
     page_url = result.url
-    tree = None
-    if result.state in PARSED_STATES and result.raw is not None:
-        tree = _tree(result.raw, result.content_type, response.url)
+    if result.state not in PARSED_STATES or result.raw is None:
+        tree = None
+    elif tree is None:
+        tree = page_tree(result.raw, result.content_type, response.url)
     shown = shown_count(tree, result.raw) if tree is not None else None
     sources = _sources(plan, tree, page_url, result.raw)
     work: list[scrapy.Request | CommentsResult] = []
@@ -94,11 +117,81 @@ def comment_work(
             )
             work.append(reader_wp.start())
         elif source.kind == DISQUS:
-            work.append(disqus.unsupported(result.page_id, page_url, source, shown))
+            work.append(_disqus(result.page_id, page_url, source, plan, shown, browser))
     return work
 
 
-def _tree(raw: bytes, content_type: str | None, url: str) -> HtmlElement | None:
+def _disqus(
+    page_id: int,
+    page_url: str,
+    source: CommentSource,
+    plan: CommentPlan,
+    shown: int | None,
+    browser: BrowserSettings | None,
+) -> scrapy.Request | CommentsResult:
+    """Disqus: its API with a key, else Chromium, else a ``needs_browser`` state."""
+    if plan.by_api(source):
+        return DisqusApiRead(
+            page_id=page_id, page_url=page_url, source=source, max_requests=plan.max_requests,
+            shown_count=shown, api_url=plan.settings.disqus_api_url,
+            api_key=plan.settings.disqus_api_key or "",
+        ).start()
+    if browser is None:
+        return disqus.needs_browser(page_id, page_url, source, shown)
+    return DisqusBrowserRead(
+        page_id=page_id, page_url=page_url, source=source, max_requests=plan.max_requests,
+        shown_count=shown, browser=browser,
+    ).start()
+
+
+class BrowserThreads:
+    """Threads met by a crawl without Chromium, to be read at once in one that has it.
+
+    ``veille check`` hands each crawl's targets to :meth:`expect`; :meth:`hold` then keeps a
+    ``needs_browser`` result out of the database and remembers a target that reads only that
+    thread; :meth:`take` gives those targets for a crawl with Chromium. That crawl's article
+    results are held back too: the page was recorded by the first crawl.
+    """
+
+    def __init__(self) -> None:
+        self._targets: dict[int, WatchTarget] = {}
+        self._held: dict[int, WatchTarget] = {}
+        self._rereading: set[int] = set()
+
+    def expect(self, targets: Iterable[WatchTarget]) -> None:
+        """The targets of the crawl about to run."""
+        self._targets = {target.page_id: target for target in targets}
+        self._rereading = set()
+
+    def hold(self, result: FetchResult | CommentsResult) -> bool:
+        """True when ``result`` must not be recorded."""
+        if isinstance(result, FetchResult):
+            return result.page_id in self._rereading
+        page = result.page_id
+        if result.state != NEEDS_BROWSER or page not in self._targets or page in self._rereading:
+            return False
+        target = self._targets[page]
+        plan = target.comments or CommentPlan()
+        held = self._held.get(page)
+        before = held.comments.sources if held is not None and held.comments else ()
+        # Only the threads held: no inline comments, no other thread read twice.
+        only = replace(
+            plan, mode="explicit", sources=(*before, result.source), kinds=(), known=()
+        )
+        self._held[page] = replace(target, comments=only)
+        return True
+
+    def take(self) -> list[WatchTarget]:
+        """The targets to crawl with Chromium now (each page once per check)."""
+        targets = list(self._held.values())
+        self._targets = {target.page_id: target for target in targets}
+        self._rereading = set(self._held)
+        self._held.clear()
+        return targets
+
+
+def page_tree(raw: bytes, content_type: str | None, url: str) -> HtmlElement | None:
+    """The page's tree for reading comments; None when it cannot be parsed."""
     try:
         text, _ = decode_html(raw, content_type)
         return parse_html(text, url)

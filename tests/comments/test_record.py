@@ -121,15 +121,25 @@ def test_a_failing_hook_rolls_the_thread_back(db: sqlite_utils.Database) -> None
     assert db.execute("SELECT COUNT(*) FROM comment_counts").fetchone()[0] == 1
 
 
-def test_unsupported_source_is_a_state(db: sqlite_utils.Database) -> None:
+def test_a_thread_waiting_for_the_browser_is_a_state_never_a_deletion(db: sqlite_utils.Database) -> None:
+    from spiders.comments.disqus import NEEDS_BROWSER_ERROR, needs_browser
+
     source = CommentSource("disqus", PAGE, "detected", (("shortname", "exemple"),))
-    result = CommentsResult(page_id=1, page_url=PAGE, source=source, fetched_at=time.time(),
-                            state="unsupported", error="needs a browser", shown_count=12)
-    out = CommentRecorder(db).record(result)
-    assert out.state == "unsupported" and out.changes == []
-    assert db.execute("SELECT kind, last_state, last_error FROM comment_sources").fetchone() == (
-        "disqus", "unsupported", "needs a browser")
-    assert db.execute("SELECT shown, read, gap FROM comment_counts_readable").fetchone() == (12, 0, 12)
+    recorder = CommentRecorder(db)
+    out = recorder.record(needs_browser(1, PAGE, source, 12))
+    assert out.state == "needs_browser" and out.changes == []
+    # The source is known from now on (the next crawl brings Chromium); nothing was read.
+    assert db.execute("SELECT kind, last_state, last_error, baselined FROM comment_sources").fetchone() == (
+        "disqus", "needs_browser", NEEDS_BROWSER_ERROR, 0)
+    assert db.execute("SELECT COUNT(*) FROM comment_counts").fetchone()[0] == 0
+    # Read in Chromium, then met again by a crawl without it: comments and state stand.
+    read_ok = CommentsResult(page_id=1, page_url=PAGE, source=source, fetched_at=time.time(),
+                             comments=(c("1", "Un."), c("2", "Deux.")), complete=True, shown_count=2)
+    recorder.record(read_ok)
+    out = recorder.record(needs_browser(1, PAGE, source, 2))
+    assert out.changes == [] and [r["deleted_at"] for r in thread(db, 1)] == [None, None]
+    assert db.execute("SELECT last_state, last_error FROM comment_sources").fetchone() == ("ok", None)
+    assert db.execute("SELECT COUNT(*) FROM comment_counts").fetchone()[0] == 1
 
 
 def test_hash_keys_survive_reordering_and_new_comments_above() -> None:

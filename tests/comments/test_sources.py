@@ -1,5 +1,5 @@
 """End to end through ``veille check``: inline comments (config selectors, WordPress markup,
-JSON-LD), the WordPress REST API with its pages, and a Disqus embed recorded as unsupported."""
+JSON-LD), the WordPress REST API with its pages, and a Disqus embed whose frame never loads."""
 
 from __future__ import annotations
 
@@ -247,7 +247,9 @@ def test_wordpress_rest_api_all_pages(site: LocalSite, veille: Veille, seed: clu
     assert states == {"wordpress": "partial", "inline": "partial"}  # inline: 12 of 230 printed
 
 
-def test_disqus_thread_is_an_unsupported_source(site: LocalSite, veille: Veille, seed: clubic.SeedArticle) -> None:
+def test_disqus_thread_whose_frame_never_loads_is_an_error_not_a_deletion(
+    site: LocalSite, veille: Veille, seed: clubic.SeedArticle
+) -> None:
     embed = (
         '<div id="disqus_thread"></div><script>var disqus_config = function () {'
         "this.page.identifier = 'microsoft-police-24480';};(function() {var d = document, "
@@ -255,13 +257,15 @@ def test_disqus_thread_is_an_unsupported_source(site: LocalSite, veille: Veille,
         "(d.head || d.body).appendChild(s);})();</script>"
     )
     site.set(PAGE, _section(f'<section id="comments"><h2>12 commentaires</h2>{embed}</section>', seed))
+    # Disqus's script never arrives (its host blocked): the frame never appears.
+    veille.write_config('[browser]\ntimeout = "2s"\nblock_hosts = ["disqus.com"]\n')
     veille.run("add", site.url(PAGE), check=0)
     out = veille.run("check", check=0)
-    assert "0 errors" in out.stdout
+    assert "0 errors" in out.stdout and "1 comment threads read" in out.stdout
     row = veille.db().execute("SELECT kind, detail, last_state, last_error FROM comment_sources").fetchone()
     assert row[0] == "disqus" and json.loads(row[1]) == {
         "identifier": "microsoft-police-24480", "shortname": "clubic-test"}
-    assert row[2] == "unsupported" and "browser" in row[3]
-    assert veille.db().execute("SELECT shown, read, state FROM comment_counts").fetchone() == (
-        12, 0, "unsupported")
+    assert row[2] == "error" and "no Disqus frame" in row[3]
+    assert veille.db().execute("SELECT shown, read, complete, state FROM comment_counts").fetchone() == (
+        12, 0, 0, "error")
     assert comment_changes(veille) == []
