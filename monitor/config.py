@@ -199,8 +199,9 @@ def check_browser_executable(config: Config) -> None:
 
 
 def _warn_if_readable(config: Config) -> None:
-    """Alert URLs hold passwords and tokens: warn when other users may read the file."""
-    files = [config.path] if any(route.urls for route in config.alerts) else []
+    """Alert URLs and API keys are secrets: warn when other users may read the file."""
+    secrets = any(route.urls for route in config.alerts) or config.comments.disqus_api_key
+    files = [config.path] if secrets else []
     files += [Path(route.config) for route in config.alerts if route.config]
     for file in files:
         try:
@@ -209,7 +210,7 @@ def _warn_if_readable(config: Config) -> None:
             continue
         if mode & 0o077:
             logger.warning(
-                "%s holds alert URLs (passwords, tokens) and other users can read it: "
+                "%s holds secrets (alert URLs, API keys) and other users can read it: "
                 "run `chmod 600 %s`", file, file,
             )
 

@@ -106,6 +106,12 @@ max_pages = 4
 block_resources = ["image", "media", "font"]
 # block_hosts = ["doubleclick.net", "googletagmanager.com"]
 
+[comments]
+# Disqus threads are read in Chromium; with a Disqus API key, through Disqus's API instead.
+# The key is a secret: keep this file private (chmod 600); it is never logged or stored.
+# disqus_api_key = "…"
+# disqus_api_url = "https://disqus.com/api/3.0/"
+
 # A topic groups the pages you follow on one subject.
 [[topics]]
 # Unique name, used by pages and by the command line.
