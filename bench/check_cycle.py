@@ -96,8 +96,10 @@ class BenchSite:
 
 def make_runner(tool: str, workdir: Path) -> Runner:
     """A runner for ``tool`` keeping its state in ``workdir``."""
-    if tool == "veille":
-        return VeilleRunner(workdir)
+    if tool == "veille" or tool.startswith("veille-"):
+        # "veille-1": veille with [http] processes = 1 (one process, whatever the cores)
+        processes = int(tool.split("-", 1)[1]) if "-" in tool else None
+        return VeilleRunner(workdir, processes=processes)
     if tool in ("urlwatch", "urlwatch-css"):
         return UrlwatchRunner(workdir, css=tool == "urlwatch-css")
     raise SystemExit(f"unknown tool {tool!r}: use {', '.join(ALL_TOOLS)}")
@@ -182,7 +184,7 @@ def bench_tool(
         }
         missed = truth_urls - second.changed
         result["second"]["missed_by_kind"] = _count_kinds(missed, site.base, truth)
-        if tool == "veille":
+        if tool.startswith("veille"):
             site.get("/__conditional/off")
             site.get("/__round/3")
             print(f"  {tool}: noise-only cycle …", file=sys.stderr, flush=True)
@@ -281,7 +283,10 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the options, run every size and tool, print and save the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, nargs="+", default=[200, 1000])
-    parser.add_argument("--tools", default=",".join(ALL_TOOLS), help="comma-separated list")
+    parser.add_argument(
+        "--tools", default=",".join(ALL_TOOLS),
+        help="comma-separated list; veille-N runs veille with [http] processes = N",
+    )
     parser.add_argument("--skip-urlwatch", action="store_true", help="veille only")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)

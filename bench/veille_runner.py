@@ -53,15 +53,20 @@ class VeilleRunner:
 
     name = "veille"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, processes: int | None = None) -> None:
         self.workdir = workdir
+        self.processes = processes
+        self.name = "veille" if processes is None else f"veille-{processes}"
         self.config_file = workdir / "veille.toml"
         self.db_file = workdir / "veille.db"
         self.cmd = [*veille_command(), "--config", str(self.config_file)]
 
     def setup(self, urls: list[str]) -> None:
         """Write the config and add the pages (not timed)."""
-        self.config_file.write_text(CONFIG, encoding="utf-8")
+        config = CONFIG
+        if self.processes is not None:
+            config = config.replace("[http]\n", f"[http]\nprocesses = {self.processes}\n", 1)
+        self.config_file.write_text(config, encoding="utf-8")
         run = run_measured(
             [*self.cmd, "add", "-", "--topic", "bench"], cwd=self.workdir, stdin="\n".join(urls)
         )

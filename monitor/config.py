@@ -89,7 +89,9 @@ class HttpSettings:
     retries: int = DEFAULT_RETRIES
     autothrottle: bool = DEFAULT_AUTOTHROTTLE
     download_delay: float = DEFAULT_DOWNLOAD_DELAY
-    processes: int = 0  # processes for a large `veille check`; 0: one per core (monitor.parallel)
+    # Processes for a large `veille check` (monitor.parallel); 0: one per core. One by default:
+    # measured on 2 cores, a second one gained 11 % in pages/s for 90 MB more memory.
+    processes: int = 1
 
 
 @dataclass(frozen=True)
