@@ -207,7 +207,7 @@ def bench_tool(
                     / unchanged, 1
                 ),
                 "comment_bytes_added": fourth.extra["db_comment_bytes_added"],
-                "new_comments": fourth.extra["change_kinds"].get("comment_new", 0),
+                "new_comments": fourth.extra["comments_added"],
             }
             # The measured cycle's growth also stores the edited pages: an upper bound.
             truly_unchanged = max(1, pages - len(truth_urls))
@@ -261,8 +261,8 @@ def print_table(pages: int, edited: int, results: dict[str, dict[str, Any]]) -> 
             print(
                 f"{tool} noise-only cycle: {noise['bytes_per_unchanged_check_without_comments']:.0f}"
                 f" B per check for checks and versions, plus {noise['comment_bytes_added']} B of"
-                f" reader comments ({noise['new_comments']} new comments in the pages' moving"
-                " comment windows)"
+                f" reader comments ({noise['new_comments']} comments new to veille: the pages show a"
+                " moving window of their comments)"
             )
     for tool, res in results.items():
         sec = res["second"]

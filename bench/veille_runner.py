@@ -91,6 +91,18 @@ class VeilleRunner:
         size = self.db_file.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
         return size, (pages - free) * page_size
 
+    def comment_rows(self) -> int:
+        """Reader comments stored so far."""
+        if not self.db_file.exists():
+            return 0
+        with sqlite3.connect(self.db_file) as con:
+            try:
+                count = int(con.execute("SELECT COUNT(*) FROM comments").fetchone()[0])
+            except sqlite3.OperationalError:  # before the first check creates the table
+                count = 0
+        con.close()
+        return count
+
     def comment_bytes(self) -> int:
         """Bytes of the pages used by the reader-comment tables and their indexes and FTS."""
         if not self.db_file.exists():
@@ -119,6 +131,7 @@ class VeilleRunner:
         """Run ``veille check --all`` once and read what it recorded."""
         size_before, used_before = self.db_bytes()
         comments_before = self.comment_bytes()
+        comment_rows_before = self.comment_rows()
         last_change, last_check = self._high_water()
         run = run_measured([*self.cmd, "check", "--all"], cwd=self.workdir)
         size_after, used_after = self.db_bytes()
@@ -150,6 +163,7 @@ class VeilleRunner:
                 "db_file_bytes_added": size_after - size_before,
                 "db_used_bytes_added": used_after - used_before,
                 "db_comment_bytes_added": comments_after - comments_before,
+                "comments_added": self.comment_rows() - comment_rows_before,
                 "db_file_bytes": size_after,
                 "change_kinds": dict(kinds),
                 "check_states": dict(states),
