@@ -17,8 +17,9 @@ fetch shows no article, see :mod:`monitor.autorender`; a comment thread read onl
 makes the daemon start a crawler with it, as a reload does, and the page goes there.
 
 Signals: SIGTERM and SIGINT stop taking work, give fetches in flight :data:`SHUTDOWN_GRACE`
-seconds, store what arrived and exit 0 (a second signal exits at once); SIGHUP reloads the
-config, and an invalid one is refused with one log line while the old one keeps running.
+seconds, store what arrived and exit 0 (a second signal, a second later, exits at once); SIGHUP
+reloads the config, and an invalid one is refused with one log line while the old one keeps
+running.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ if TYPE_CHECKING:
     from spiders.items import WatchTarget
 
 logger = logging.getLogger(__name__)
+
+# A second stop signal sooner than this after the first is the same request, not "exit now".
+REPEAT_SIGNAL_WINDOW = 1.0
 
 # Seconds the fetches in flight get to finish after SIGTERM; then they are abandoned (their
 # pages stay due). The hard limit is a last resort under systemd's TimeoutStopSec.
@@ -178,6 +182,7 @@ class Daemon:
         self._rereading: set[int] = set()  # their pages: the article result is not stored twice
         self._browser_error_logged = False  # once per crawler, not once per page
         self.stopping = False
+        self._first_stop_signal = 0.0  # monotonic time of the first SIGTERM/SIGINT
         self.exit_code = EXIT_OK
         self.ready = False
         self._status_at = 0.0
@@ -563,9 +568,16 @@ class Daemon:
 
     def _on_stop_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
+        now = time.monotonic()
+        if self.stopping and now - self._first_stop_signal < REPEAT_SIGNAL_WINDOW:
+            # One stop request delivered several times: a parent-death signal is sent once
+            # per thread of the dead parent, and service managers may signal a group too.
+            logger.debug("%s again within %gs: the same stop", name, REPEAT_SIGNAL_WINDOW)
+            return
         if self.stopping:
             logger.warning("%s again: exiting now", name)
             os._exit(EXIT_OK if self.db is None else EXIT_FAILED)
+        self._first_stop_signal = now
         self._spawn(self.stop(name))
 
     async def stop(self, reason: str) -> None:
