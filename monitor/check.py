@@ -203,12 +203,7 @@ async def check_cycle(
     """
     started = time.monotonic()
     now = time.time()
-    if urls:
-        pages = all_pages(db, urls)
-    elif check_all:
-        pages = all_pages(db)
-    else:
-        pages = due_pages(db, now)
+    pages = select_pages(db, check_all=check_all, urls=urls, now=now)
     summary = CheckSummary(pages=len(pages))
     if on_start:
         on_start(len(pages))
@@ -322,18 +317,22 @@ def run_check(
         db.close()
 
 
+def select_pages(
+    db: sqlite_utils.Database, *, check_all: bool, urls: Sequence[str] | None, now: float
+) -> list[PageRow]:
+    """The pages a cycle checks: those at ``urls``, or all, or the due ones."""
+    if urls:
+        return all_pages(db, urls)
+    return all_pages(db) if check_all else due_pages(db, now)
+
+
 def _shards(
     db: sqlite_utils.Database, config: Config, *, check_all: bool, urls: Sequence[str] | None
 ) -> list[Shard]:
     """The processes this cycle runs in: one unless it is large and the machine has cores."""
     from monitor.parallel import plan_shards, shard_count
 
-    if urls:
-        pages = all_pages(db, urls)
-    elif check_all:
-        pages = all_pages(db)
-    else:
-        pages = due_pages(db, time.time())
+    pages = select_pages(db, check_all=check_all, urls=urls, now=time.time())
     count = shard_count(len(pages), config.http.processes)
     if count <= 1:
         return plan_shards(pages, config, 1)
