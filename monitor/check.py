@@ -330,8 +330,11 @@ def _shards(
     db: sqlite_utils.Database, config: Config, *, check_all: bool, urls: Sequence[str] | None
 ) -> list[Shard]:
     """The processes this cycle runs in: one unless it is large and the machine has cores."""
-    from monitor.parallel import plan_shards, shard_count
+    from monitor.parallel import Shard, plan_shards, shard_count
 
+    if config.http.processes == 1:  # the default: no need to select the pages twice
+        http = config.http
+        return [Shard((), http.concurrent_requests, http.concurrency_per_domain)]
     pages = select_pages(db, check_all=check_all, urls=urls, now=time.time())
     count = shard_count(len(pages), config.http.processes)
     if count <= 1:

@@ -126,8 +126,7 @@ def run_shards(
         children.append((process, receiver, shard))
     total = CheckSummary()
     try:
-        for process, receiver, shard in children:
-            _collect(process, receiver, shard, total, on_outcome)
+        _collect(children, total, on_outcome)
     except BaseException:  # Ctrl-C or a failure here: no child outlives the check
         for process, _, _ in children:
             if process.is_alive():
@@ -142,41 +141,54 @@ def run_shards(
 
 
 def _collect(
-    process: Any,
-    receiver: Connection,
-    shard: Shard,
+    children: Sequence[tuple[Any, Connection, Shard]],
     total: CheckSummary,
     on_outcome: Callable[[Outcome], None] | None,
 ) -> None:
-    """Read one child's messages until it ends; add its summary to ``total``."""
+    """Read every child's messages as they come, until all have ended; add up their summaries.
+
+    All pipes are read together: a child whose pipe is full would otherwise wait, its crawl
+    stalled, until the children before it had finished.
+    """
+    from multiprocessing.connection import wait
+
+    summaries: dict[Connection, CheckSummary] = {}
+    open_pipes = [receiver for _, receiver, _ in children]
+    while open_pipes:
+        for receiver in wait(open_pipes):
+            try:
+                kind, value = receiver.recv()  # type: ignore[union-attr]
+            except EOFError:  # the child is gone (its summary, if any, came before)
+                open_pipes.remove(receiver)
+                continue
+            if kind == "outcome" and on_outcome is not None:
+                on_outcome(value)
+            elif kind == "summary":
+                summaries[receiver] = value  # type: ignore[index]
+            elif kind == "error":
+                logger.error("a check process failed:\n%s", value)
+    for process, receiver, shard in children:
+        process.join()
+        summary = summaries.get(receiver)
+        if summary is None:
+            _lost(process, shard, total)
+        else:
+            _merge(total, summary)
+
+
+def _lost(process: Any, shard: Shard, total: CheckSummary) -> None:
+    """A child that ended without its summary: its pages count as failures."""
     from monitor.record import Outcome
 
-    summary = None
-    while True:
-        try:
-            kind, value = receiver.recv()
-        except EOFError:  # the child is gone (its summary, if any, came before)
-            break
-        if kind == "outcome" and on_outcome is not None:
-            on_outcome(value)
-        elif kind == "summary":
-            summary = value
-        elif kind == "error":
-            logger.error("a check process failed:\n%s", value)
-    process.join()
-    if summary is None:
-        # Whatever the child stored is kept (each page is its own transaction); the pages it
-        # did not get to stay due and are counted as failures here.
-        logger.error(
-            "a check process ended without a summary (exit code %s); %d pages were not all checked",
-            process.exitcode, len(shard.urls),
-        )
-        total.pages += len(shard.urls)
-        error = f"check process ended with exit code {process.exitcode}"
-        for url in shard.urls[:1]:
-            total.add(Outcome(url, "process_error", error=error))
-        return
-    _merge(total, summary)
+    # Whatever the child stored is kept (each page is its own transaction); the pages it did
+    # not get to stay due.
+    logger.error(
+        "a check process ended without a summary (exit code %s); %d pages were not all checked",
+        process.exitcode, len(shard.urls),
+    )
+    total.pages += len(shard.urls)
+    error = f"check process ended with exit code {process.exitcode}"
+    total.add(Outcome(shard.urls[0], "process_error", error=error))
 
 
 def _merge(total: CheckSummary, part: CheckSummary) -> None:
