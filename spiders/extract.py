@@ -27,9 +27,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import trafilatura
 from cssselect import SelectorError
-from htmldate import find_date
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
@@ -130,6 +128,8 @@ def _is_chrome(el: HtmlElement) -> bool:
 
 def _trafilatura_body(tree: HtmlElement, url: str) -> str:
     """The main text according to trafilatura (it works on its own copy of the tree)."""
+    import trafilatura  # here, not at the top: a cycle of unchanged pages never needs it
+
     try:
         document = trafilatura.bare_extraction(
             tree,
@@ -233,6 +233,8 @@ def guess_published(tree: HtmlElement, url: str) -> str | None:
     and htmldate searches markup only (``extensive_search=False``).
     """
     drop_matching(tree, _CHROME_CANDIDATES, _is_chrome)
+    from htmldate import find_date  # imported with trafilatura, only when a page changed
+
     try:
         # htmldate deep-copies a tree it is given.
         return find_date(tree, url=url, extensive_search=False, original_date=True)

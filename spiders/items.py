@@ -23,7 +23,12 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 def normalise_line(text: str) -> str:
     """NFC, every run of whitespace becomes one space, trimmed."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    text = unicodedata.normalize("NFC", text)
+    # str.split() splits on exactly the whitespace \s matches; the two spaces it does not
+    # know are made ordinary first. Several times faster than _SPACES.sub on short lines.
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\u200b", " ").replace("\ufeff", " ")
+    return " ".join(text.split())
 
 
 def normalise_body(text: str) -> str:

@@ -37,6 +37,7 @@ from spiders.comments.identity import (
 )
 from spiders.comments.items import Comment, CommentSelectors
 from spiders.items import normalise_line
+from spiders.rawscan import id_attribute_count
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -57,6 +58,9 @@ _WP_CONTAINER_CANDIDATES = etree.XPath(
 # The same without the class tests, for pages whose bytes hold neither class (3x cheaper).
 _WP_CONTAINER_IDS = etree.XPath('//*[@id="comments" or @id="commentlist" or @id="comment-list"]')
 _WP_CONTAINER_CLASSES = frozenset({"commentlist", "comment-list"})
+_WP_CONTAINER_ID_BYTES = (b"comments", b"commentlist", b"comment-list")
+# The same through the parser's id index.
+_WP_CONTAINER_BY_ID = etree.XPath('id("comments") | id("commentlist") | id("comment-list")')
 _HAS_COMMENT_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " comment ")'
 # Comment items by tag, inside a comment container, or anywhere with a WordPress id.
 _WP_ITEMS = tuple(
@@ -171,12 +175,7 @@ def from_selectors(tree: HtmlElement, page_url: str, sel: CommentSelectors) -> l
 
 def from_wordpress(tree: HtmlElement, page_url: str, raw: bytes | None = None) -> list[Comment]:
     """Comments in WordPress's classic markup (and the many themes that copy it)."""
-    by_class = raw is None or b"commentlist" in raw or b"comment-list" in raw
-    containers = [
-        el for el in (_WP_CONTAINER_CANDIDATES if by_class else _WP_CONTAINER_IDS)(tree)
-        if el.get("id") in ("comments", "commentlist", "comment-list")
-        or not _WP_CONTAINER_CLASSES.isdisjoint((el.get("class") or "").split())
-    ]
+    containers = _wp_containers(tree, raw)
     items: list[HtmlElement] = []
     for in_container, anywhere in _WP_ITEMS:  # li first: a div.comment is often an li's body
         for container in containers:  # containers may nest (#comments > ol.commentlist)
@@ -197,6 +196,25 @@ def from_wordpress(tree: HtmlElement, page_url: str, raw: bytes | None = None) -
         ),
         parent_attr=None,
     )
+
+
+def _wp_containers(tree: HtmlElement, raw: bytes | None) -> list[HtmlElement]:
+    """The elements that hold a WordPress comment list, in document order."""
+    by_class = raw is None or b"commentlist" in raw or b"comment-list" in raw
+    if not by_class and raw is not None:
+        # A scan of the whole tree costs a few hundred microseconds; the parser's id index
+        # answers at once. Only when each id is in the bytes at most once (the index keeps the
+        # first of duplicates) and the tree has the index (trees from other parsers may not).
+        counts = [id_attribute_count(raw, name) for name in _WP_CONTAINER_ID_BYTES]
+        if max(counts) <= 1:
+            found = _WP_CONTAINER_BY_ID(tree)
+            if len(found) == sum(counts):
+                return found  # a union: in document order already
+    return [
+        el for el in (_WP_CONTAINER_CANDIDATES if by_class else _WP_CONTAINER_IDS)(tree)
+        if el.get("id") in ("comments", "commentlist", "comment-list")
+        or not _WP_CONTAINER_CLASSES.isdisjoint((el.get("class") or "").split())
+    ]
 
 
 def _wp_id(el: HtmlElement) -> str | None:

@@ -1,0 +1,119 @@
+"""The shortcuts the fast path takes must give exactly what the plain way gives.
+
+Each shortcut (a cheap test on the bytes or the text before the costly one) is checked against
+the plain computation it replaces, on the cases that could tell them apart.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+
+import pytest
+
+from spiders.comments.inline import from_wordpress
+from spiders.fingerprint import strip_counters
+from spiders.items import normalise_line
+from spiders.rawscan import id_attribute_count
+from spiders.tree import parse_html
+
+# What the shortcuts replace, written the plain way.
+PLAIN_COUNTERS = re.compile(
+    r"(?:il y a|since) \d+ (?:secondes?|minutes?|min|heures?|h|jours?)"
+    r"|\d+ (?:seconds?|minutes?|mins?|hours?|days?) ago"
+    r"|\d[\d .,\u202f]* (?:vues|lectures|views|reads|partages|shares|commentaires|comments)",
+    re.IGNORECASE,
+)
+PLAIN_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+
+
+def plain_normalise_line(text: str) -> str:
+    return PLAIN_SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def random_texts(parts: list[str], count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        "".join(rng.choice(parts) + rng.choice(["", " "]) for _ in range(rng.randrange(1, 9)))
+        for _ in range(count)
+    ]
+
+
+def test_strip_counters_matches_the_plain_regex() -> None:
+    parts = [
+        "il y a", "IL Y A", "since", "ſince", "İl y a", "ıl y a", "vıews", "3", "1 234", "٣",
+        "minutes", "min", "h", "jours", "ago", "vues", "Views", "reads", "Commentaires", "x",
+        "\u202f", "seconds", ",", ".",
+    ]  # fmt: skip
+    texts = random_texts(parts, 20_000, seed=1)
+    assert sum(PLAIN_COUNTERS.search(t) is not None for t in texts) > 500  # the test bites
+    for text in texts:
+        assert strip_counters(text) == PLAIN_COUNTERS.sub(" ", text), text
+    assert strip_counters("Publié il y a 3 minutes, 1 234 vues") == "Publié  ,  "
+    assert strip_counters("Un texte sans compteur.") == "Un texte sans compteur."
+
+
+def test_normalise_line_matches_the_plain_regex() -> None:
+    parts = ["a", "é", "e\u0301", " ", "\t", "\n", "\u00a0", "\u2009", "\u200b", "\u202f",
+             "\u3000", "\ufeff", "\u205f", "\u2028", "\x1c", "\x85", "mot"]  # fmt: skip
+    for text in random_texts(parts, 20_000, seed=2):
+        assert normalise_line(text) == plain_normalise_line(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("markup", "count"),
+    [
+        (b'<div id="comments">', 1),
+        (b"<div id='comments' class=x>", 1),
+        (b"<div ID = comments>", 1),
+        (b"<div\nid=comments/>", 1),
+        (b'<div id="comments"></div><ol id="comments">', 2),
+        (b'<div data-id="comments">', 0),
+        (b'<div uid="comments">', 0),
+        (b'<div id="comments-2">', 0),
+        (b'<div id="x-comments">', 0),
+        (b'<section class="comments"><a href="#comments">', 0),
+    ],
+)
+def test_id_attribute_count(markup: bytes, count: int) -> None:
+    assert id_attribute_count(markup, b"comments") == count
+
+
+def wordpress_page(containers: str) -> bytes:
+    return (
+        "<html><body><p>Article.</p>" + containers + "</body></html>"
+    ).encode()
+
+
+def item(number: int, text: str) -> str:
+    return (
+        f'<li class="comment" id="comment-{number}"><span class="comment-author">Ana</span>'
+        f'<p class="comment-text">{text}</p></li>'
+    )
+
+
+@pytest.mark.parametrize(
+    "containers",
+    [
+        f'<section id="comments"><ol>{item(1, "Un.")}{item(2, "Deux.")}</ol></section>',
+        # The same id twice (the id index keeps only the first): both lists are still read.
+        f'<div id="comments"><ol>{item(1, "Un.")}</ol></div>'
+        f'<div id="comments"><ol>{item(2, "Deux.")}</ol></div>',
+        f'<div id="comments"><ol id="commentlist">{item(1, "Un.")}{item(2, "Deux.")}</ol></div>',
+    ],
+)
+def test_wordpress_containers_found_by_id_index_or_scan(containers: str) -> None:
+    raw = wordpress_page(containers)
+    tree = parse_html(raw.decode(), "http://127.0.0.1/a")
+    assert tree is not None
+    by_bytes = from_wordpress(tree, "http://127.0.0.1/a", raw)
+    by_scan = from_wordpress(tree, "http://127.0.0.1/a", None)
+    assert [c.text for c in by_bytes] == ["Un.", "Deux."]
+    assert by_bytes == by_scan
+
+
+def test_parse_html_drops_characters_xml_cannot_hold() -> None:
+    tree = parse_html("<p>a\x00b\x0bc\ufffed</p><p>é\tok</p>", "http://127.0.0.1/a")
+    assert tree is not None
+    assert [p.text for p in tree.iter("p")] == ["abcd", "é\tok"]
