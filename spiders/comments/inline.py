@@ -429,6 +429,84 @@ def _build(
     return out
 
 
+@dataclass(frozen=True)
+class _Needs:
+    """What an element must have somewhere inside an item for a simple selector to match."""
+
+    tags: frozenset[str]
+    classes: frozenset[str]
+    class_substrings: tuple[str, ...]
+    attributes: frozenset[str]
+
+
+# A compound selector veille can read needs from: a tag, then classes and attribute tests.
+_SIMPLE_COMPOUND = re.compile(
+    r"([a-z][a-z0-9]*)?((?:\.[a-z0-9_-]+|\[[a-z][a-z0-9_-]*(?:[*^$~|]?=(?:'[^'\]]*'|[\w-]+))?\])*)"
+)
+_ATTRIBUTE_TEST = re.compile(r"\[([a-z][a-z0-9_-]*)(?:([*^$~|]?=)(?:'([^'\]]*)'|([\w-]+)))?\]")
+
+
+@lru_cache(maxsize=256)
+def _needs(css: str) -> _Needs | None:
+    """The needs of a selector made of compounds and spaces; None for any other selector.
+
+    A necessary condition only: a selector whose needs are met is still evaluated.
+    """
+    tags: set[str] = set()
+    classes: set[str] = set()
+    substrings: list[str] = []
+    attributes: set[str] = set()
+    for compound in css.split():
+        match = _SIMPLE_COMPOUND.fullmatch(compound)
+        if match is None:
+            return None
+        if match.group(1):
+            tags.add(match.group(1))
+        tests = match.group(2)
+        classes.update(re.findall(r"\.([a-z0-9_-]+)", _ATTRIBUTE_TEST.sub("", tests)))
+        for name, operator, quoted, bare in _ATTRIBUTE_TEST.findall(tests):
+            if name == "class" and operator == "*=":
+                substrings.append(quoted or bare)
+            else:
+                attributes.add(name)
+    return _Needs(frozenset(tags), frozenset(classes), tuple(substrings), frozenset(attributes))
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What one pass over an item finds: enough to rule most selectors out without XPath."""
+
+    tags: frozenset[str]
+    classes: frozenset[str]
+    class_values: tuple[str, ...]
+    attributes: frozenset[str]
+
+    @classmethod
+    def of(cls, item: HtmlElement) -> _Parts:
+        tags: set[str] = set()
+        classes: set[str] = set()
+        values: list[str] = []
+        attributes: set[str] = set()
+        for el in item.iter():
+            if not isinstance(el.tag, str):
+                continue
+            tags.add(el.tag)
+            attributes.update(el.keys())
+            value = el.get("class")
+            if value:
+                classes.update(value.split())
+                values.append(value)
+        return cls(frozenset(tags), frozenset(classes), tuple(values), frozenset(attributes))
+
+    def may_match(self, needs: _Needs) -> bool:
+        return (
+            needs.tags <= self.tags
+            and needs.classes <= self.classes
+            and needs.attributes <= self.attributes
+            and all(any(s in v for v in self.class_values) for s in needs.class_substrings)
+        )
+
+
 class _Scope:
     """CSS lookups inside one item that skip whatever lies inside a nested item (a reply)."""
 
@@ -436,15 +514,27 @@ class _Scope:
         self.item = item
         self.items = items
         self._found: dict[str, list[HtmlElement]] = {}  # the same selectors serve several fields
+        self._parts: _Parts | None = None
 
     def __call__(self, css: str) -> list[HtmlElement]:
         found = self._found.get(css)
         if found is None:
-            found = [
-                el for el in _css(self.item, css) if el is not self.item and not self.in_reply(el)
-            ]
+            needs = _needs(css)
+            if needs is not None and not self.parts().may_match(needs):
+                found = []  # most selectors tried name a class or tag the item lacks
+            else:
+                found = [
+                    el for el in _css(self.item, css)
+                    if el is not self.item and not self.in_reply(el)
+                ]
             self._found[css] = found
         return found
+
+    def parts(self) -> _Parts:
+        """The tags, classes and attribute names inside the item (replies included)."""
+        if self._parts is None:
+            self._parts = _Parts.of(self.item)
+        return self._parts
 
     def in_reply(self, el: HtmlElement) -> bool:
         """True when ``el`` lies inside another comment item nested in this one."""

@@ -9,10 +9,13 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 
-from spiders.comments.inline import from_wordpress
+from spiders.comments import inline
+from spiders.comments.inline import from_wordpress, read_inline
+from spiders.comments.spider import page_tree
 from spiders.fingerprint import strip_counters
 from spiders.items import normalise_line
 from spiders.rawscan import id_attribute_count
@@ -117,3 +120,23 @@ def test_parse_html_drops_characters_xml_cannot_hold() -> None:
     tree = parse_html("<p>a\x00b\x0bc\ufffed</p><p>é\tok</p>", "http://127.0.0.1/a")
     assert tree is not None
     assert [p.text for p in tree.iter("p")] == ["abcd", "é\tok"]
+
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+
+
+def test_comment_selector_needs_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ruling selectors out by the classes and tags an item holds finds the same comments."""
+    pages = sorted(p for p in SHARED.rglob("*.htm*") if b"comment" in p.read_bytes())
+    assert len(pages) > 20
+    url = "http://127.0.0.1/a"
+    with_comments = 0
+    for page in pages:
+        raw = page.read_bytes()
+        quick = read_inline(page_tree(raw, None, url), url, None, raw)
+        with monkeypatch.context() as patch:
+            patch.setattr(inline, "_needs", lambda css: None)
+            plain = read_inline(page_tree(raw, None, url), url, None, raw)
+        assert quick == plain, page
+        with_comments += quick is not None
+    assert with_comments >= 10  # the comparison saw real comment threads
