@@ -9,6 +9,8 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	$(BIN)/pip install -q -e '.[test]'
+	@# An editable install leaves veille as source: compile it once, as a wheel install would.
+	$(BIN)/python -m compileall -q spiders monitor storage alerts >/dev/null
 	touch $@
 
 setup: $(BIN)/.installed

@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.urlwatch_runner import UrlwatchRunner  # noqa: E402
-from bench.veille_runner import VeilleRunner  # noqa: E402
+from bench.veille_runner import VeilleRunner, compile_veille  # noqa: E402
 
 if TYPE_CHECKING:
     from bench.measure import Cycle
@@ -296,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.skip_urlwatch:
         tools = [t for t in tools if not t.startswith("urlwatch")]
     OUT.mkdir(parents=True, exist_ok=True)
+    compile_veille()
 
     for pages in args.pages:
         print(f"N = {pages}: starting the site …", file=sys.stderr, flush=True)

@@ -94,33 +94,12 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 
 
-# Scrapy imports every default component, even one its setting turns off; these three pull in
-# aiohttp, tldextract, requests and ftplib (about 12 MB of a daemon that idles under 100 MB).
-# Each is dropped only when veille's settings disable it anyway: (table, setting, off when).
-_UNUSED_COMPONENTS: Final = {
-    "scrapy.extensions.remote_control.RemoteControl": ("EXTENSIONS_BASE", "REMOTE_CONTROL_ENABLED"),
-    "scrapy.extensions.telnet.TelnetConsole": ("EXTENSIONS_BASE", "TELNETCONSOLE_ENABLED"),
-    "scrapy.extensions.feedexport.FeedExporter": ("EXTENSIONS_BASE", "FEEDS"),
-    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": (
-        "DOWNLOADER_MIDDLEWARES_BASE", "COOKIES_ENABLED",
-    ),
-}
-
-
 def crawler_settings(config: Config, browser: BrowserSettings | None = None) -> dict[str, Any]:
-    """``veille check``'s Scrapy settings, without the components they disable anyway.
+    """The daemon's Scrapy settings, the same as ``veille check``'s (monitor.crawl).
 
     With ``browser``, requests marked ``playwright`` are rendered in Chromium.
     """
-    from scrapy.settings import default_settings
-
-    settings = scrapy_settings(config.http, config.allow_networks, browser)
-    for path, (table, setting) in _UNUSED_COMPONENTS.items():
-        if settings.get(setting):  # on (or a feed configured): keep the component
-            continue
-        base = settings.setdefault(table, dict(getattr(default_settings, table)))
-        base.pop(path, None)
-    return settings
+    return scrapy_settings(config.http, config.allow_networks, browser)
 
 
 def browser_for(

@@ -10,9 +10,11 @@ Exceptions::
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,8 +49,21 @@ def utcnow_iso() -> str:
 
 
 def iso_from_unix(ts: float) -> str:
-    """A Unix time as ISO 8601 UTC with a Z."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A Unix time as ISO 8601 UTC with a Z (whole seconds)."""
+    # Whole seconds as datetime counts them: it rounds to the microsecond first.
+    fraction, second = math.modf(ts)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        second += 1
+    elif micro < 0:
+        second -= 1
+    return _iso_second(int(second))
+
+
+@lru_cache(maxsize=1024)
+def _iso_second(second: int) -> str:
+    # A check cycle stamps thousands of rows within a few seconds: format each second once.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def open_database(path: Path, *, check: bool = True, readonly: bool = False) -> sqlite_utils.Database:

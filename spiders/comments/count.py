@@ -10,6 +10,7 @@ headings, in elements named for comments and in links to ``#comments`` — WordP
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -43,14 +44,9 @@ _NONE = re.compile(
     re.IGNORECASE,
 )
 # Headings and links to the comments first, then any element named for comments.
-_CANDIDATES = (
-    etree.XPath(
-        "//h1 | //h2 | //h3 | //h4 | //h5 | //h6"
-        ' | //a[contains(@href, "#comments") or contains(@href, "#respond")'
-        ' or contains(@href, "#disqus_thread")]'
-    ),
-    etree.XPath('//*[contains(@class, "omment") or contains(@id, "omment")]'),
-)
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_COMMENT_ANCHORS = ("#comments", "#respond", "#disqus_thread")
+_NAMED_FOR_COMMENTS = etree.XPath('//*[contains(@class, "omment") or contains(@id, "omment")]')
 _MICRO = etree.XPath('//*[@itemprop="commentCount" or @itemprop="interactionStatistic"]')
 
 
@@ -66,12 +62,11 @@ def shown_count(tree: HtmlElement, raw: bytes | None = None) -> int | None:
         readers.append(_from_jsonld)
     if structured and (raw is None or b"itemprop" in raw):
         readers.append(_from_microdata)
-    readers.append(_from_text)
     for read in readers:
         found = read(tree)
         if found is not None:
             return found
-    return None
+    return _from_text(tree, raw)
 
 
 def count_in_text(text: str) -> int | None:
@@ -168,10 +163,27 @@ def _from_microdata(tree: HtmlElement) -> int | None:
     return None
 
 
-def _from_text(tree: HtmlElement) -> int | None:
-    for candidates in _CANDIDATES:
-        for el in candidates(tree):
-            count = count_in_text(el.text_content()[: 4 * MAX_COUNT_TEXT])
-            if count is not None:
-                return count
+def _from_text(tree: HtmlElement, raw: bytes | None = None) -> int | None:
+    for el in _headings_and_anchors(tree, raw):
+        count = count_in_text(el.text_content()[: 4 * MAX_COUNT_TEXT])
+        if count is not None:
+            return count
+    for el in _NAMED_FOR_COMMENTS(tree):
+        count = count_in_text(el.text_content()[: 4 * MAX_COUNT_TEXT])
+        if count is not None:
+            return count
     return None
+
+
+def _headings_and_anchors(tree: HtmlElement, raw: bytes | None) -> Iterator[HtmlElement]:
+    """Headings and links to the comments, in document order.
+
+    ``iter`` by tag walks the tree in C (an XPath union walks it once per tag); links are
+    looked at only when the bytes hold one of the anchors.
+    """
+    if raw is not None and not any(a.encode() in raw for a in _COMMENT_ANCHORS):
+        yield from tree.iter(*_HEADINGS)
+        return
+    for el in tree.iter(*_HEADINGS, "a"):
+        if el.tag != "a" or any(a in (el.get("href") or "") for a in _COMMENT_ANCHORS):
+            yield el

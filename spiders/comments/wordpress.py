@@ -39,10 +39,14 @@ _SHORT_ID = re.compile(r"[?&]p=(\d+)\b")
 _POST_CLASS = re.compile(r"\bpostid-(\d+)\b")
 _POST_PATH = re.compile(r"/wp/v2/posts/(\d+)\b")
 _WP_MARKS = (b"/wp-content/", b"/wp-includes/", b"wp-json")
+# Each way post_id finds an id needs one of these in the page's bytes.
+_POST_ID_MARKS = (b"shortlink", b"postid-", b"/wp/v2/posts/")
 
 
 def detect(tree: HtmlElement, page_url: str, raw: bytes | None = None) -> list[CommentSource]:
     """The page's WordPress comment collection, when the page is a WordPress post."""
+    if raw is not None and not any(mark in raw for mark in _POST_ID_MARKS):
+        return []  # no post id anywhere: three scans of the tree saved
     post = post_id(tree)
     if post is None:
         return []
