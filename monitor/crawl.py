@@ -37,7 +37,8 @@ def scrapy_settings(
         from spiders.browser import playwright_settings
 
         extra = playwright_settings(browser, allow_networks)
-        settings["DOWNLOAD_HANDLERS"] = {**settings["DOWNLOAD_HANDLERS"], **extra.pop("DOWNLOAD_HANDLERS")}
+        for table in ("DOWNLOAD_HANDLERS", "DOWNLOADER_MIDDLEWARES"):
+            settings[table] = {**settings[table], **extra.pop(table)}
         settings.update(extra)
     _drop_unused_components(settings)
     return settings

@@ -165,8 +165,13 @@ def playwright_settings(
         "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": settings.timeout * 1000,
         # Requests name no context, so all share "default": pages per context is the real cap.
+        # Article pages stay open for reuse (spiders.pagepool), max_pages of them; as many more
+        # are left for the Disqus reader, which opens and closes its own.
         "PLAYWRIGHT_MAX_CONTEXTS": 1,
-        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": settings.max_pages,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2 * settings.max_pages,
+        "VEILLE_BROWSER_PAGES": settings.max_pages,
+        # Last before the download handler: it sees a failed render before a retry copies it.
+        "DOWNLOADER_MIDDLEWARES": {"spiders.pagepool.BrowserPagePool": 960},
         "PLAYWRIGHT_ABORT_REQUEST": AbortRequest(settings, allow_networks),
         # A browser that crashed is launched again for the next request (the daemon lives on).
         "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,

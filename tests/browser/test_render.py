@@ -188,3 +188,47 @@ def test_comments_injected_by_javascript_are_read_in_the_browser(
     site.set("/a", js_article("Budget vote", paragraphs(6), comments=wordpress_comments(thread)))
     veille.run("check", "--all", check=0)
     assert (a, "comment_edited") in veille.changes()
+
+
+def reuse_marked(title: str, seed: int) -> str:
+    """A JS article whose title says whether its tab had shown a page before (window.name
+    survives a navigation in the same tab)."""
+    page = js_article(title, paragraphs(seed))
+    marker = (
+        '<script>document.addEventListener("DOMContentLoaded", function () {'
+        ' var tab = window.name ? "Reused tab: " : "New tab: "; window.name = "veille-test";'
+        ' setTimeout(function () { document.title = tab + document.title;'
+        ' document.querySelector("h1").textContent = document.title; }, 60); });</script>'
+    )
+    return page.replace("</body>", marker + "</body>")
+
+
+def test_rendered_pages_reuse_open_tabs_and_get_past_a_hung_one(
+    site: LocalSite, veille: Veille
+) -> None:
+    """With one page at a time, the articles go through tabs already open, and a page that hangs
+    stops none of them (its tab is closed: tests/browser/test_pagepool.py)."""
+    paths = [f"/r{i}" for i in range(5)]
+    for i, path in enumerate(paths):
+        site.set(path, reuse_marked(f"Article {i}", i))
+    site.set("/stuck", HANGS)
+    urls = {site.url(p): "browser" for p in [*paths, "/stuck"]}
+    browser_config(veille, urls, extra="max_pages = 1\n\n")  # lands in [browser]
+    token = uuid.uuid4().hex
+
+    code, out = run_marked(veille, token, "check")
+    assert code == 1, out  # the hung page is an error, nothing else
+    states = veille.last_states()
+    assert states[site.url("/stuck")] == "timeout"
+    titles = [
+        row[0] for row in veille.db().execute(
+            "SELECT versions.title FROM pages JOIN versions ON versions.id = pages.current_version"
+        )
+    ]
+    assert len(titles) == len(paths), out  # every article came out despite the hung tab
+    fresh = [t for t in titles if t.startswith("New tab: ")]
+    reused = [t for t in titles if t.startswith("Reused tab: ")]
+    assert len(fresh) + len(reused) == len(paths), titles
+    # One new tab at the start, and one after the hung page unless it came first or last.
+    assert 1 <= len(fresh) <= 2 and len(reused) >= 3, titles
+    wait_until("no Chromium or driver left", lambda: marked(token) == [], timeout=5)

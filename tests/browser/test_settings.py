@@ -77,7 +77,11 @@ def test_the_playwright_handler_is_added_only_for_a_browser_crawl() -> None:
     handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
     assert handlers["http"] == handlers["https"] == handler
     assert handlers["file"] is None  # still no local files
-    assert rendered["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] == 4
+    # max_pages article pages kept for reuse, as many more for the Disqus reader.
+    assert rendered["VEILLE_BROWSER_PAGES"] == 4
+    assert rendered["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] == 8
+    assert rendered["DOWNLOADER_MIDDLEWARES"]["spiders.pagepool.BrowserPagePool"] > 900
+    assert "spiders.discovery.ssrf.SSRFGuardMiddleware" in rendered["DOWNLOADER_MIDDLEWARES"]
     assert rendered["PLAYWRIGHT_LAUNCH_OPTIONS"]["executable_path"] == "/x/chromium"
     assert rendered["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 15000
 
