@@ -57,6 +57,9 @@ CHROMIUM_ARGS = (
     "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
     "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--mute-audio", "--hide-scrollbars",
+    # A tab is reused for the next page (spiders.pagepool): the page it leaves must not stay in
+    # memory for a "back" that never comes.
+    "--disable-features=BackForwardCache",
 )  # fmt: skip
 
 
@@ -150,7 +153,7 @@ def playwright_settings(
     settings: BrowserSettings, allow_networks: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Scrapy settings that send ``playwright`` requests to Chromium (merge into a crawl's)."""
-    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    handler = "spiders.playwright_handler.SharedPlaywrightHandler"  # one driver for both schemes
     launch: dict[str, Any] = {
         "headless": True,
         "args": list(CHROMIUM_ARGS),

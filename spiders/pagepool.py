@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POOLED = "veille_pooled_page"  # meta: this request holds one of the pool's slots
+# A tab that has shown this many pages is closed and replaced: Chromium and Playwright keep a
+# little of every page a tab has shown, and over 1,000 pages that added up to 0.5 GB.
+MAX_USES = 50
 
 
 class BrowserPagePool:
@@ -36,6 +39,7 @@ class BrowserPagePool:
         self.size = max(1, size)
         self._slots: asyncio.Semaphore | None = None  # made on the running loop
         self._idle: list[Any] = []  # open pages waiting for a request (Playwright Page objects)
+        self._uses: dict[int, int] = {}  # pages shown, by id() of an open Page
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BrowserPagePool:
@@ -57,22 +61,32 @@ class BrowserPagePool:
             if not page.is_closed():
                 meta["playwright_page"] = page
                 break
+            self._uses.pop(id(page), None)  # closed meanwhile (a crash): forget it
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        """The response is built: the page goes back to the idle pages."""
+        """The response is built: the page goes back to the idle pages (or, worn, is closed)."""
         page = self._release(request)
         if page is not None and not page.is_closed():
-            self._idle.append(page)
+            uses = self._uses.get(id(page), 0) + 1
+            if uses >= MAX_USES:
+                await self._close(page, request)
+            else:
+                self._uses[id(page)] = uses
+                self._idle.append(page)
         return response
 
     async def process_exception(self, request: Request, exception: BaseException) -> None:
         """A failed render: its page may hang or be broken, so it is closed, never reused."""
         page = self._release(request)
         if page is not None and not page.is_closed():
-            try:
-                await page.close()
-            except Exception as exc:  # the browser may be gone already
-                logger.debug("closing the page of %s failed: %s", request.url, exc)
+            await self._close(page, request)
+
+    async def _close(self, page: Any, request: Request) -> None:
+        self._uses.pop(id(page), None)
+        try:
+            await page.close()
+        except Exception as exc:  # the browser may be gone already
+            logger.debug("closing the page of %s failed: %s", request.url, exc)
 
     def _release(self, request: Request) -> Any:
         """Free the request's slot; its page, taken out of the meta (a retry must not share it)."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+import pytest
 from playwright.async_api import async_playwright
 from scrapy import Request
 from scrapy.http import HtmlResponse
 
 from spiders.browser import CHROMIUM_ARGS, BrowserSettings, browser_meta, executable
+from spiders import pagepool
 from spiders.pagepool import POOLED, BrowserPagePool
 
 if TYPE_CHECKING:
@@ -69,3 +71,34 @@ def test_pool_keeps_a_rendered_page_and_closes_a_failed_one(site: LocalSite) -> 
         "third_gets_a_new_page": True,
         "reader_page_left_alone": True,
     }
+
+
+async def wear_out(url: str) -> list[bool]:
+    """Closed-or-not of one tab after each of three renders, with tabs worn out after two."""
+    pool = BrowserPagePool(size=1)
+    closed = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=executable(BrowserSettings()), args=list(CHROMIUM_ARGS)
+        )
+        page = await browser.new_page()
+        for _ in range(3):
+            request = article_request(url)
+            await pool.process_request(request)
+            request.meta.setdefault("playwright_page", page)
+            page = request.meta["playwright_page"]
+            await page.goto(url)
+            await pool.process_response(request, HtmlResponse(url, body=b"", request=request))
+            closed.append(page.is_closed())
+            if page.is_closed():
+                page = await browser.new_page()
+        await browser.close()
+    return closed
+
+
+def test_a_tab_is_replaced_after_its_share_of_pages(
+    site: LocalSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pagepool, "MAX_USES", 2)
+    site.set("/a", "<html><body><p>Un article.</p></body></html>")
+    assert asyncio.run(wear_out(site.url("/a"))) == [False, True, False]

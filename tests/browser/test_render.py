@@ -136,6 +136,9 @@ def test_no_orphan_chromium_after_veille_run_stops(
     assert "Housing plan" in bodies(veille)[a]
     browsers = [p for p in marked(token) if "chrom" in p.name().lower()]
     assert browsers, "no Chromium process found while rendering"
+    # One Playwright driver for the crawl (scrapy-playwright alone starts one per URL scheme).
+    drivers = [p for p in marked(token) if "run-driver" in " ".join(p.cmdline())]
+    assert len(drivers) == 1, [p.cmdline() for p in drivers]
     # Stop it while the hung page is being rendered again.
     make_due(db)
     daemon.wait_for("a render in flight", lambda: any(

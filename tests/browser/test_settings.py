@@ -74,7 +74,7 @@ def test_the_playwright_handler_is_added_only_for_a_browser_crawl() -> None:
     assert "PLAYWRIGHT_BROWSER_TYPE" not in plain and "http" not in plain["DOWNLOAD_HANDLERS"]
     rendered = scrapy_settings(HttpSettings(), (), BrowserSettings(executable_path="/x/chromium"))
     handlers = rendered["DOWNLOAD_HANDLERS"]
-    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    handler = "spiders.playwright_handler.SharedPlaywrightHandler"
     assert handlers["http"] == handlers["https"] == handler
     assert handlers["file"] is None  # still no local files
     # max_pages article pages kept for reuse, as many more for the Disqus reader.
