@@ -164,26 +164,23 @@ def _from_microdata(tree: HtmlElement) -> int | None:
 
 
 def _from_text(tree: HtmlElement, raw: bytes | None = None) -> int | None:
-    for el in _headings_and_anchors(tree, raw):
-        count = count_in_text(el.text_content()[: 4 * MAX_COUNT_TEXT])
-        if count is not None:
-            return count
-    for el in _NAMED_FOR_COMMENTS(tree):
+    for el in _text_candidates(tree, raw):
         count = count_in_text(el.text_content()[: 4 * MAX_COUNT_TEXT])
         if count is not None:
             return count
     return None
 
 
-def _headings_and_anchors(tree: HtmlElement, raw: bytes | None) -> Iterator[HtmlElement]:
-    """Headings and links to the comments, in document order.
+def _text_candidates(tree: HtmlElement, raw: bytes | None) -> Iterator[HtmlElement]:
+    """Headings and links to the comments in document order, then elements named for comments.
 
     ``iter`` by tag walks the tree in C (an XPath union walks it once per tag); links are
-    looked at only when the bytes hold one of the anchors.
+    looked at only when the bytes hold one of the anchors; the last scan runs only if needed.
     """
     if raw is not None and not any(a.encode() in raw for a in _COMMENT_ANCHORS):
         yield from tree.iter(*_HEADINGS)
-        return
-    for el in tree.iter(*_HEADINGS, "a"):
-        if el.tag != "a" or any(a in (el.get("href") or "") for a in _COMMENT_ANCHORS):
-            yield el
+    else:
+        for el in tree.iter(*_HEADINGS, "a"):
+            if el.tag != "a" or any(a in (el.get("href") or "") for a in _COMMENT_ANCHORS):
+                yield el
+    yield from _NAMED_FOR_COMMENTS(tree)

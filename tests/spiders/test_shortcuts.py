@@ -140,3 +140,38 @@ def test_comment_selector_needs_change_no_result(monkeypatch: pytest.MonkeyPatch
         assert quick == plain, page
         with_comments += quick is not None
     assert with_comments >= 10  # the comparison saw real comment threads
+
+
+def test_comment_count_candidates_match_the_plain_xpath() -> None:
+    """Headings and anchors by tag walk, with the bytes' say, read the count the XPath read."""
+    from lxml import etree
+
+    from spiders.comments import count
+
+    plain = (
+        etree.XPath(
+            "//h1 | //h2 | //h3 | //h4 | //h5 | //h6"
+            ' | //a[contains(@href, "#comments") or contains(@href, "#respond")'
+            ' or contains(@href, "#disqus_thread")]'
+        ),
+        etree.XPath('//*[contains(@class, "omment") or contains(@id, "omment")]'),
+    )
+
+    def plain_count(tree: object) -> int | None:
+        for candidates in plain:
+            for el in candidates(tree):
+                found = count.count_in_text(el.text_content()[: 4 * count.MAX_COUNT_TEXT])
+                if found is not None:
+                    return found
+        return None
+
+    counted = 0
+    for page in sorted(SHARED.rglob("*.htm*")):
+        raw = page.read_bytes()
+        tree = page_tree(raw, None, "http://127.0.0.1/a")
+        if tree is None:
+            continue
+        expected = plain_count(tree)
+        assert count._from_text(tree, raw) == expected == count._from_text(tree, None), page
+        counted += expected is not None
+    assert counted >= 20  # pages that show a count were among them
