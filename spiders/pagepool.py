@@ -39,7 +39,7 @@ class BrowserPagePool:
         self.size = max(1, size)
         self._slots: asyncio.Semaphore | None = None  # made on the running loop
         self._idle: list[Any] = []  # open pages waiting for a request (Playwright Page objects)
-        self._uses: dict[int, int] = {}  # pages shown, by id() of an open Page
+        self._uses: dict[Any, int] = {}  # pages shown, by open Page
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BrowserPagePool:
@@ -61,17 +61,17 @@ class BrowserPagePool:
             if not page.is_closed():
                 meta["playwright_page"] = page
                 break
-            self._uses.pop(id(page), None)  # closed meanwhile (a crash): forget it
+            self._uses.pop(page, None)  # closed meanwhile (a crash): forget it
 
     async def process_response(self, request: Request, response: Response) -> Response:
         """The response is built: the page goes back to the idle pages (or, worn, is closed)."""
         page = self._release(request)
         if page is not None and not page.is_closed():
-            uses = self._uses.get(id(page), 0) + 1
+            uses = self._uses.get(page, 0) + 1
             if uses >= MAX_USES:
                 await self._close(page, request)
             else:
-                self._uses[id(page)] = uses
+                self._uses[page] = uses
                 self._idle.append(page)
         return response
 
@@ -82,7 +82,7 @@ class BrowserPagePool:
             await self._close(page, request)
 
     async def _close(self, page: Any, request: Request) -> None:
-        self._uses.pop(id(page), None)
+        self._uses.pop(page, None)
         try:
             await page.close()
         except Exception as exc:  # the browser may be gone already

@@ -58,7 +58,7 @@ _WP_CONTAINER_CANDIDATES = etree.XPath(
 # The same without the class tests, for pages whose bytes hold neither class (3x cheaper).
 _WP_CONTAINER_IDS = etree.XPath('//*[@id="comments" or @id="commentlist" or @id="comment-list"]')
 _WP_CONTAINER_CLASSES = frozenset({"commentlist", "comment-list"})
-_WP_CONTAINER_ID_BYTES = (b"comments", b"commentlist", b"comment-list")
+_WP_CONTAINER_ID_NAMES = ("comments", "commentlist", "comment-list")
 # The same through the parser's id index.
 _WP_CONTAINER_BY_ID = etree.XPath('id("comments") | id("commentlist") | id("comment-list")')
 _HAS_COMMENT_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " comment ")'
@@ -205,14 +205,14 @@ def _wp_containers(tree: HtmlElement, raw: bytes | None) -> list[HtmlElement]:
         # A scan of the whole tree costs a few hundred microseconds; the parser's id index
         # answers at once. Only when each id is in the bytes at most once (the index keeps the
         # first of duplicates) and the tree has the index (trees from other parsers may not).
-        counts = [id_attribute_count(raw, name) for name in _WP_CONTAINER_ID_BYTES]
+        counts = [id_attribute_count(raw, name.encode()) for name in _WP_CONTAINER_ID_NAMES]
         if max(counts) <= 1:
             found = _WP_CONTAINER_BY_ID(tree)
             if len(found) == sum(counts):
                 return found  # a union: in document order already
     return [
         el for el in (_WP_CONTAINER_CANDIDATES if by_class else _WP_CONTAINER_IDS)(tree)
-        if el.get("id") in ("comments", "commentlist", "comment-list")
+        if el.get("id") in _WP_CONTAINER_ID_NAMES
         or not _WP_CONTAINER_CLASSES.isdisjoint((el.get("class") or "").split())
     ]
 
@@ -430,13 +430,43 @@ def _build(
 
 
 @dataclass(frozen=True)
-class _Needs:
-    """What an element must have somewhere inside an item for a simple selector to match."""
+class _Marks:
+    """Tags, class tokens, class attribute texts and attribute names.
+
+    Read from an item, what it holds (:meth:`of`); read from a selector, what an element inside
+    the item must hold for it to match (:func:`_needs`: there ``class_texts`` are substrings).
+    """
 
     tags: frozenset[str]
     classes: frozenset[str]
-    class_substrings: tuple[str, ...]
+    class_texts: tuple[str, ...]
     attributes: frozenset[str]
+
+    @classmethod
+    def of(cls, item: HtmlElement) -> _Marks:
+        tags: set[str] = set()
+        classes: set[str] = set()
+        values: list[str] = []
+        attributes: set[str] = set()
+        for el in item.iter():
+            if not isinstance(el.tag, str):
+                continue
+            tags.add(el.tag)
+            attributes.update(el.keys())
+            value = el.get("class")
+            if value:
+                classes.update(value.split())
+                values.append(value)
+        return cls(frozenset(tags), frozenset(classes), tuple(values), frozenset(attributes))
+
+    def may_match(self, needs: _Marks) -> bool:
+        """True unless ``needs`` name something this item lacks."""
+        return (
+            needs.tags <= self.tags
+            and needs.classes <= self.classes
+            and needs.attributes <= self.attributes
+            and all(any(s in v for v in self.class_texts) for s in needs.class_texts)
+        )
 
 
 # A compound selector veille can read needs from: a tag, then classes and attribute tests.
@@ -447,7 +477,7 @@ _ATTRIBUTE_TEST = re.compile(r"\[([a-z][a-z0-9_-]*)(?:([*^$~|]?=)(?:'([^'\]]*)'|
 
 
 @lru_cache(maxsize=256)
-def _needs(css: str) -> _Needs | None:
+def _needs(css: str) -> _Marks | None:
     """The needs of a selector made of compounds and spaces; None for any other selector.
 
     A necessary condition only: a selector whose needs are met is still evaluated.
@@ -469,42 +499,7 @@ def _needs(css: str) -> _Needs | None:
                 substrings.append(quoted or bare)
             else:
                 attributes.add(name)
-    return _Needs(frozenset(tags), frozenset(classes), tuple(substrings), frozenset(attributes))
-
-
-@dataclass(frozen=True)
-class _Parts:
-    """What one pass over an item finds: enough to rule most selectors out without XPath."""
-
-    tags: frozenset[str]
-    classes: frozenset[str]
-    class_values: tuple[str, ...]
-    attributes: frozenset[str]
-
-    @classmethod
-    def of(cls, item: HtmlElement) -> _Parts:
-        tags: set[str] = set()
-        classes: set[str] = set()
-        values: list[str] = []
-        attributes: set[str] = set()
-        for el in item.iter():
-            if not isinstance(el.tag, str):
-                continue
-            tags.add(el.tag)
-            attributes.update(el.keys())
-            value = el.get("class")
-            if value:
-                classes.update(value.split())
-                values.append(value)
-        return cls(frozenset(tags), frozenset(classes), tuple(values), frozenset(attributes))
-
-    def may_match(self, needs: _Needs) -> bool:
-        return (
-            needs.tags <= self.tags
-            and needs.classes <= self.classes
-            and needs.attributes <= self.attributes
-            and all(any(s in v for v in self.class_values) for s in needs.class_substrings)
-        )
+    return _Marks(frozenset(tags), frozenset(classes), tuple(substrings), frozenset(attributes))
 
 
 class _Scope:
@@ -514,7 +509,7 @@ class _Scope:
         self.item = item
         self.items = items
         self._found: dict[str, list[HtmlElement]] = {}  # the same selectors serve several fields
-        self._parts: _Parts | None = None
+        self._parts: _Marks | None = None
 
     def __call__(self, css: str) -> list[HtmlElement]:
         found = self._found.get(css)
@@ -530,10 +525,10 @@ class _Scope:
             self._found[css] = found
         return found
 
-    def parts(self) -> _Parts:
+    def parts(self) -> _Marks:
         """The tags, classes and attribute names inside the item (replies included)."""
         if self._parts is None:
-            self._parts = _Parts.of(self.item)
+            self._parts = _Marks.of(self.item)
         return self._parts
 
     def in_reply(self, el: HtmlElement) -> bool:
