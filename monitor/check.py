@@ -196,10 +196,12 @@ async def check_cycle(
     on_start: Callable[[int], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     change_hooks: Sequence[ChangeHook] = (),
+    workers: int | None = None,
 ) -> CheckSummary:
     """Check the due pages (or all, or those at ``urls``); needs a running asyncio reactor.
 
     ``change_hooks`` run inside each page's transaction with the ids of its new changes.
+    ``workers``: extraction processes (default: :func:`monitor.crawl.extract_workers`).
     """
     started = time.monotonic()
     now = time.time()
@@ -248,7 +250,8 @@ async def check_cycle(
     auto_pages = any(p.render == "auto" for p in config.pages)
     needs_browser = pages_needing_browser(db) if auto_pages else set()
     targets = _targets(pages, config, db, needs_browser)
-    workers = extract_workers()
+    if workers is None:
+        workers = extract_workers()
     for _ in range(1 + MAX_CONFIRM_ROUNDS):
         if not targets:
             break
