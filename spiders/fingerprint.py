@@ -80,15 +80,27 @@ def find_region(tree: HtmlElement, body: str) -> str | None:
     paragraphs = [_SPACE.sub("", p)[:80] for p in body.split("\n\n") if p.strip()]
     if not paragraphs:
         return None
-    best: tuple[int, str] | None = None
-    root = tree.getroottree()
-    for element in _REGION_CANDIDATES(tree):
+    best: tuple[int, HtmlElement] | None = None
+    # Deepest first: an element's text holds all of its descendants' text, so once one holds
+    # the body, its ancestors (``<main>``, ``<body>``: most of the page) cannot be smaller and
+    # their text is never read. Of two as small, the deeper one is kept.
+    for element in sorted(_REGION_CANDIDATES(tree), key=_depth, reverse=True):
+        if best is not None and _holds(element, best[1]):
+            continue
         text = _SPACE.sub("", _text(element))
         if best is not None and len(text) >= best[0]:
             continue
         if all(p in text for p in paragraphs):
-            best = (len(text), root.getpath(element))
-    return best[1] if best else None
+            best = (len(text), element)
+    return tree.getroottree().getpath(best[1]) if best else None
+
+
+def _depth(element: HtmlElement) -> int:
+    return sum(1 for _ in element.iterancestors())
+
+
+def _holds(ancestor: HtmlElement, element: HtmlElement) -> bool:
+    return any(parent is ancestor for parent in element.iterancestors())
 
 
 def prepare(tree: HtmlElement, url: str) -> PageMetadata:

@@ -66,3 +66,26 @@ def test_a_page_dated_only_by_its_text_has_no_fast_path() -> None:
     done = extract_page(html.encode(), CT, URL, None, ())
     assert done.state == "ok"
     assert done.region is None and done.region_fp is None
+
+
+def test_the_region_is_the_smallest_element_holding_the_body() -> None:
+    from lxml import html as lxml_html
+
+    from spiders.fingerprint import find_region
+
+    body = "\n\n".join(f"Paragraph {i} about the contracts, long enough to count." for i in range(4))
+    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
+    page_html = (
+        "<html><body><header>Menu</header><main><div class='most-read'>Most read</div>"
+        f"<article><h1>Title</h1>{paragraphs}</article></main><footer>Footer</footer></body></html>"
+    )
+    tree = lxml_html.document_fromstring(page_html)
+    assert find_region(tree, body) == "/html/body/main/article"
+    # A body split over two articles: only their common ancestor holds it all.
+    halves = paragraphs.split("</p>", 2)
+    split = (
+        f"<html><body><main><article>{halves[0]}</p>{halves[1]}</p></article>"
+        f"<article>{halves[2]}</article></main><footer>Footer</footer></body></html>"
+    )
+    assert find_region(lxml_html.document_fromstring(split), body) == "/html/body/main"
+    assert find_region(tree, "A paragraph found nowhere on the page.") is None
