@@ -133,6 +133,49 @@ def _drop_unused_components(settings: dict[str, Any]) -> None:
         base.pop(path, None)
 
 
+# What a crawl imports besides its components (engine, scheduler, HTTP client, signals).
+_CRAWL_MODULES: Final = (
+    "scrapy.crawler", "scrapy.core.engine", "scrapy.core.scheduler", "scrapy.core.scraper",
+    "scrapy.core.downloader.middleware", "scrapy.core.spidermw", "scrapy.pqueues",
+    "scrapy.squeues", "scrapy.dupefilters", "scrapy.statscollectors", "scrapy.logformatter",
+    "scrapy.resolver", "scrapy.spiderloader", "twisted.web.client", "spiders.watch",
+)
+# Settings that name one class each; the component tables are read with their base.
+_CLASS_SETTINGS: Final = (
+    "SCHEDULER", "SCHEDULER_PRIORITY_QUEUE", "SCHEDULER_MEMORY_QUEUE", "DUPEFILTER_CLASS",
+    "STATS_CLASS", "LOG_FORMATTER", "DOWNLOADER", "TWISTED_DNS_RESOLVER",
+)
+_COMPONENT_TABLES: Final = (
+    "DOWNLOAD_HANDLERS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS",
+    "ITEM_PIPELINES",
+)
+
+
+def import_crawl_modules(settings: dict[str, Any]) -> None:
+    """Import what a crawl with ``settings`` loads, without starting it.
+
+    Called before the processes of a parallel check are forked: they then share these modules
+    (about 10 MB) instead of each importing its own copy once its crawl starts.
+    """
+    import importlib
+
+    from scrapy.settings import Settings
+    from scrapy.utils.misc import load_object
+
+    for module in _CRAWL_MODULES:
+        importlib.import_module(module)
+    loaded = Settings(settings)
+    paths = [loaded.get(name) for name in _CLASS_SETTINGS]
+    for table in _COMPONENT_TABLES:
+        paths.extend(path for path, order in loaded.getwithbase(table).items() if order is not None)
+    for path in paths:
+        if isinstance(path, str):
+            try:
+                load_object(path)
+            except (ImportError, NameError, ValueError):  # the crawl will say so, clearly
+                logger.debug("could not import %s ahead of the crawl", path)
+
+
 def extract_workers() -> int:
     """Worker processes for extraction: every core but one is left to Scrapy's own loop."""
     configured = os.environ.get("VEILLE_EXTRACT_WORKERS")
