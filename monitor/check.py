@@ -1,4 +1,4 @@
-"""One check cycle: pick pages, crawl them in-process, record each result as it arrives.
+"""One check cycle: pick pages, crawl them in-process, record the results as they arrive.
 
 The daemon (a later issue) calls :func:`check_cycle` from its scheduler; ``veille check`` calls
 :func:`run_check`, which also starts and stops the reactor.
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from alerts.deliver import deliver_due
 from alerts.outbox import outbox_hook
 from monitor.autorender import AutoRender
+from monitor.batch import WriteGroups
 from monitor.config import check_browser_executable
 from monitor.crawl import extract_workers, run_in_reactor, scrapy_settings
 from monitor.record import ChangeHook, Outcome, Recorder
@@ -221,6 +222,8 @@ async def check_cycle(
 
     # A Disqus thread met by a crawl without Chromium is held back and read in one with it.
     threads = BrowserThreads()
+    # Results are written a group per transaction (monitor.batch); flushed after each crawl.
+    groups = WriteGroups(db)
 
     def sink(result: FetchResult | CommentsResult) -> None:
         if threads.hold(result):
@@ -231,21 +234,30 @@ async def check_cycle(
             return
         if isinstance(result, FetchResult) and autorender.rendered(result):
             rendered.append(result.page_id)
+        groups.add(lambda: store(result))
+
+    def store(result: FetchResult | CommentsResult) -> Callable[[], None]:
+        """Write one result (inside its group's transaction); what to report once committed."""
         if isinstance(result, CommentsResult):
             try:
-                summary.add_comments(comment_recorder.record(result))
+                read = comment_recorder.record(result)
             except Exception:  # one thread that cannot be stored never stops the cycle
                 logger.exception("could not record the comments of %s", result.page_url)
-            return
+                return lambda: None
+            return lambda: summary.add_comments(read)
         try:
             outcome = recorder.record(result)
         except Exception as exc:  # one page that cannot be stored never stops the cycle
             logger.exception("could not record %s", result.url)
             outcome = Outcome(result.url, "store_error", error=f"{type(exc).__name__}: {exc}")
-        if outcome.state != "pending_confirm":
-            summary.add(outcome)
-        if on_outcome:
-            on_outcome(outcome)
+
+        def report() -> None:
+            if outcome.state != "pending_confirm":
+                summary.add(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+
+        return report
 
     auto_pages = any(p.render == "auto" for p in config.pages)
     needs_browser = pages_needing_browser(db) if auto_pages else set()
@@ -257,17 +269,17 @@ async def check_cycle(
             break
         autorender.expect(targets)
         threads.expect(targets)
-        await crawl_targets(targets, config, sink, workers)
+        await _crawl(targets, config, sink, workers, groups)
         if retry:
             # Once, in this cycle: what the browser shows is recorded, whatever it is.
-            await crawl_targets(list(retry), config, sink, workers)
+            await _crawl(list(retry), config, sink, workers, groups)
             remember_needs_browser(db, rendered)
             needs_browser.update(rendered)
             retry.clear()
             rendered.clear()
         held_threads = threads.take()
         if held_threads:  # Disqus threads first met in this cycle: read them now, in Chromium
-            await crawl_targets(held_threads, config, sink, workers)
+            await _crawl(held_threads, config, sink, workers, groups)
         # Pages whose article mostly vanished are fetched once more to confirm it.
         pending = [p for p in all_pages(db, [t.url for t in targets]) if p.last_state == "pending_confirm"]
         targets = _targets(pending, config, needs_browser=needs_browser)
@@ -277,6 +289,20 @@ async def check_cycle(
     summary.seconds = time.monotonic() - started
     logger.info("check cycle: %s", summary.line())
     return summary
+
+
+async def _crawl(
+    targets: Sequence[WatchTarget],
+    config: Config,
+    sink: Callable[[FetchResult | CommentsResult], None],
+    workers: int,
+    groups: WriteGroups,
+) -> None:
+    """:func:`crawl_targets`, its last results written before it returns (even on an error)."""
+    try:
+        await crawl_targets(targets, config, sink, workers)
+    finally:
+        groups.flush()
 
 
 def run_check(
