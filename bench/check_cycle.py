@@ -1,6 +1,9 @@
 """Check-cycle benchmark: veille against urlwatch on a generated news site. Prints figures.
 
-    .venv/bin/python bench/check_cycle.py --pages 200 1000 [--tools veille,urlwatch,urlwatch-css]
+    .venv/bin/python bench/check_cycle.py --pages 200 1000 [--tools veille,veille-1,urlwatch,urlwatch-css]
+
+``veille`` runs with its default settings (one process per core for a cycle of 200 pages or
+more); ``veille-N`` sets ``[http] processes = N`` (``veille-1``: a single process).
 
 For each site size N, the site (``tests/servers/benchsite.py``) runs in its own process, so its
 CPU is not counted. For each tool, with fresh state:
@@ -41,7 +44,7 @@ from bench.veille_runner import VeilleRunner, compile_veille  # noqa: E402
 if TYPE_CHECKING:
     from bench.measure import Cycle
 
-ALL_TOOLS = ("veille", "urlwatch", "urlwatch-css")
+ALL_TOOLS = ("veille", "veille-1", "urlwatch", "urlwatch-css")
 OUT = ROOT / "bench" / "out"
 
 
@@ -97,7 +100,8 @@ class BenchSite:
 def make_runner(tool: str, workdir: Path) -> Runner:
     """A runner for ``tool`` keeping its state in ``workdir``."""
     if tool == "veille" or tool.startswith("veille-"):
-        # "veille-1": veille with [http] processes = 1 (one process, whatever the cores)
+        # "veille-1": veille with [http] processes = 1 (one process, whatever the cores);
+        # "veille": its defaults (one process per core)
         processes = int(tool.split("-", 1)[1]) if "-" in tool else None
         return VeilleRunner(workdir, processes=processes)
     if tool in ("urlwatch", "urlwatch-css"):

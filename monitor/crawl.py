@@ -98,6 +98,8 @@ def _http_settings(http: HttpSettings, allow_networks: Sequence[str]) -> dict[st
             "scrapy.extensions.logstats.LogStats": None,
             "scrapy.extensions.memusage.MemoryUsage": None,
         },
+        # Byte counts per request that nothing here reads (about 1 % of a cycle's CPU).
+        "DOWNLOADER_STATS": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         # Scrapy 2.19's own lets a site get every queued request at once (see the module).
         "DOWNLOADER": "spiders.downloader.PoliteDownloader",

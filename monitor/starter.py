@@ -42,10 +42,10 @@ retries = 2
 autothrottle = true
 # Wait at least this long between two requests to the same site.
 download_delay = "0s"
-# `veille check` can run a cycle of 200 pages or more in several processes (0: one per core),
-# for machines with cores to spare; a site never gets more than concurrency_per_domain
-# requests at once from all of them. Each process costs about 90 MB.
-processes = 1
+# `veille check` runs a cycle of 200 pages or more in several processes (0: one per core;
+# 1: a single process, the lightest); a site never gets more than concurrency_per_domain
+# requests at once from all of them. Each process after the first costs about 35-50 MB.
+processes = 0
 
 [daemon]
 # `veille run` looks for due pages this often.
