@@ -329,7 +329,7 @@ def run_check(
                 on_start(sum(len(shard.urls) for shard in shards))
             db.close()  # the children open their own; never share a connection across fork
             summary = run_shards(config, shards, on_outcome=on_outcome)
-            db = open_database(config.database)
+            db = open_database(config.database, check=False)  # checked when opened above
         else:
 
             async def main() -> CheckSummary:

@@ -283,7 +283,9 @@ def _check_shard(
         concurrency_per_domain=shard.concurrency_per_domain,
     )
     config = replace(config, http=http)
-    db = open_database(config.database)
+    # run_check checked the file's integrity when it opened it, just before: once is enough
+    # (PRAGMA quick_check reads the whole file).
+    db = open_database(config.database, check=False)
     try:
         hooks = [outbox_hook(config.alerts)] if config.alerts else []
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from spiders.items import Article, normalise_body, paragraphs
-from spiders.metadata import read_metadata
+from spiders.metadata import PageMetadata, read_metadata
 from spiders.tree import drop_matching, drop_noise, parse_html
 
 if TYPE_CHECKING:
@@ -83,11 +84,35 @@ def extract_article(
     elements, one paragraph per block element. ``ignore`` regexes are deleted from the body.
     An invalid selector raises :class:`ValueError` (see :func:`check_selector`).
     """
+    return read_article(html, url, selector=selector, ignore=ignore).article
+
+
+@dataclass(frozen=True)
+class ArticleRead:
+    """An extracted article, with the tree it was read from and the page's metadata.
+
+    ``tree`` has had its metadata read and its named noise dropped (:func:`drop_noise`); it is
+    None when the page has no tree, or when htmldate had to guess the date (it prunes the tree).
+    """
+
+    article: Article
+    tree: HtmlElement | None
+    meta: PageMetadata | None
+
+
+def read_article(
+    html: str,
+    url: str,
+    *,
+    selector: str | None = None,
+    ignore: Sequence[re.Pattern[str]] = (),
+) -> ArticleRead:
+    """:func:`extract_article`, keeping the parsed tree for the caller's own use."""
     if selector is not None:
         check_selector(selector)
     tree = parse_html(html, url)
     if tree is None:
-        return Article(title="", body="")
+        return ArticleRead(Article(title="", body=""), None, None)
     meta = read_metadata(tree, url)
     drop_noise(tree)
     if selector is not None:
@@ -98,9 +123,11 @@ def extract_article(
     if ignore:
         body = remove_ignored(body, ignore)
     published = meta.published
+    kept: HtmlElement | None = tree
     if published is None and meta.modified is None:
         published = guess_published(tree, url)  # last: it prunes the tree
-    return Article(
+        kept = None
+    article = Article(
         title=meta.title,
         body=body,
         authors=meta.authors,
@@ -111,6 +138,7 @@ def extract_article(
         alternates=meta.alternates,
         description=meta.description,
     )
+    return ArticleRead(article, kept, meta)
 
 
 def _is_chrome(el: HtmlElement) -> bool:

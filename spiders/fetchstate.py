@@ -25,9 +25,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from spiders.anomaly import detect_anomaly
 from spiders.browser import BROWSER_ERROR, launch_failure
 from spiders.decode import decode_html
-from spiders.extract import extract_article
-from spiders.tree import parse_html
-from spiders.fingerprint import find_region, fingerprint, prepare, quick_check
+from spiders.extract import read_article
+from spiders.fingerprint import find_region, fingerprint, quick_check, strip_invisible
 from spiders.items import Article, Extracted, FetchResult, WatchTarget
 
 if TYPE_CHECKING:
@@ -58,19 +57,21 @@ def extract_page(
             same = quick_check(raw, content_type, url, selector, ignore, region, region_fp)
             if same is not None:
                 return same
-        tree = parse_html(text, url)
-        meta = prepare(tree, url) if tree is not None else None
-        article = extract_article(text, url, selector=selector, ignore=patterns)
+        read = read_article(text, url, selector=selector, ignore=patterns)
     except RecursionError:
         return Extracted("parse_error", error="document nested too deeply to parse")
     except Exception as exc:  # one broken page must not stop the crawl
         return Extracted("parse_error", error=f"{type(exc).__name__}: {exc}"[:300])
+    article, tree, meta = read.article, read.tree, read.meta
     anomaly = detect_anomaly(text, article)
     if anomaly:
         return Extracted(anomaly, encoding=encoding)
     new_region = new_fp = None
     # Dates guessed from the page text (htmldate) are outside the fingerprint: no fast path.
     if tree is not None and meta is not None and (meta.published or meta.modified):
+        # The extraction's own tree, metadata read and noise dropped: what remains of
+        # prepare() is removing the invisible elements (trafilatura worked on a copy).
+        strip_invisible(tree)
         new_region = find_region(tree, article.body)
         if new_region:
             new_fp = fingerprint(tree, meta, new_region, ignore=patterns, selector=selector)

@@ -109,9 +109,14 @@ def prepare(tree: HtmlElement, url: str) -> PageMetadata:
     Region paths and fingerprints are both taken on prepared trees, so they agree.
     """
     meta = read_metadata(tree, url)  # before the scripts go: JSON-LD lives in them
-    etree.strip_elements(tree, *_INVISIBLE, with_tail=False)
+    strip_invisible(tree)
     drop_noise(tree)
     return meta
+
+
+def strip_invisible(tree: HtmlElement) -> None:
+    """Remove, in place, the elements whose text no reader sees (scripts, styles, SVG)."""
+    etree.strip_elements(tree, *_INVISIBLE, with_tail=False)
 
 
 def fingerprint(
