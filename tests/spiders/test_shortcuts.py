@@ -120,6 +120,11 @@ def test_parse_html_drops_characters_xml_cannot_hold() -> None:
     tree = parse_html("<p>a\x00b\x0bc\ufffed</p><p>é\tok</p>", "http://127.0.0.1/a")
     assert tree is not None
     assert [p.text for p in tree.iter("p")] == ["abcd", "é\tok"]
+    # Each of the two non-characters alone, in a text of any width, is found too.
+    for text in ("c\ufffed", "l\u2019a\uffffb", "x\U0001f600\ufffey"):
+        tree = parse_html(f"<p>{text}</p>", "http://127.0.0.1/a")
+        assert tree is not None
+        assert next(tree.iter("p")).text == text.replace("\ufffe", "").replace("\uffff", "")
 
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
