@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from spiders.tree import drop_noise
 from spiders.metadata import PageMetadata, read_metadata
 from spiders.decode import decode_html
 from spiders.items import Extracted, normalise_line
-from spiders.tree import parse_html
+from spiders.tree import drop_matching_in, drop_noise, is_noise, parse_html
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -37,6 +36,8 @@ _REGION_CANDIDATES = etree.XPath(
     "//article | //main | //*[@itemprop='articleBody'] | //*[@role='main'] | //body"
 )
 _SPACE = re.compile(r"\s+")
+# One step of a path as lxml's getpath writes it for HTML: a tag name, maybe an index.
+_STEP = re.compile(r"([A-Za-z][\w.-]*)(?:\[([1-9][0-9]*)\])?")
 _INVISIBLE = ("script", "style", "noscript", "template", "svg")
 # Relative times and counters that sites print inside the article region; only the fingerprint
 # ignores them (an edit that changes nothing else is still found by the next full extraction).
@@ -124,13 +125,26 @@ def fingerprint(
     ignore: Sequence[re.Pattern[str]] = (), selector: str | None = None,
 ) -> str | None:
     """The fingerprint of a prepared ``tree`` at ``region``; None if the region is gone."""
+    return _fingerprint_of(_at(tree, region), meta, ignore=ignore, selector=selector)
+
+
+def _at(tree: HtmlElement, region: str) -> HtmlElement | None:
     try:
         found = tree.getroottree().xpath(region)
     except etree.XPathError:
         return None
     if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
         return None
-    text = _text(found[0])
+    return found[0]
+
+
+def _fingerprint_of(
+    element: HtmlElement | None, meta: PageMetadata, *,
+    ignore: Sequence[re.Pattern[str]] = (), selector: str | None = None,
+) -> str | None:
+    if element is None:
+        return None
+    text = _text(element)
     for pattern in ignore:
         text = pattern.sub(" ", text)
     text = strip_counters(text)
@@ -140,6 +154,61 @@ def fingerprint(
         ensure_ascii=False,
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def prepared_region(tree: HtmlElement, region: str) -> HtmlElement | None:
+    """The element at ``region`` as :func:`prepare` then XPath would find it, preparing less.
+
+    :func:`prepare` works on the whole page, but a path only depends on the children of each
+    element along it: a step ``div[3]`` counts the ``div`` children that remain once the named
+    noise (inside ``<body>``) and the invisible elements are gone. So only those children are
+    judged, step by step (a step without an index, like XPath, follows every child of that
+    tag); then the element found, the first in document order, is prepared in full. The rest of
+    the page is left as it is. Raises :class:`ValueError` for a path it does not read (only
+    ``/name`` and ``/name[n]`` steps, as ``getpath`` writes them for HTML).
+    """
+    steps = region.split("/")
+    if steps[0] != "" or len(steps) < 2:
+        raise ValueError(f"not an absolute path: {region!r}")
+    parsed = []
+    for step in steps[1:]:
+        match = _STEP.fullmatch(step)
+        if match is None:
+            raise ValueError(f"unsupported step {step!r} in {region!r}")
+        parsed.append((match.group(1), int(match.group(2)) if match.group(2) else None))
+    root = tree.getroottree().getroot()
+    tag, index = parsed[0]
+    if root.tag != tag or index not in (None, 1):
+        return None
+    body = root.find("body")
+    level: list[tuple[HtmlElement, bool]] = [(root, False)]  # (element, inside <body>)
+    for tag, index in parsed[1:]:
+        following: list[tuple[HtmlElement, bool]] = []
+        for parent, in_body in level:
+            same = [
+                child for child in _visible_children(parent, judge_noise=in_body)
+                if child.tag == tag
+            ]
+            if index is not None:
+                same = same[index - 1:index]
+            following.extend((child, in_body or child is body) for child in same)
+        if not following:
+            return None
+        level = following
+    element, in_body = level[0]
+    strip_invisible(element)
+    if in_body:
+        drop_matching_in(element)
+    return element
+
+
+def _visible_children(parent: HtmlElement, *, judge_noise: bool) -> list[HtmlElement]:
+    """The element children of ``parent`` that a prepared tree keeps (noise judged in body)."""
+    return [
+        child for child in parent
+        if isinstance(child.tag, str) and child.tag not in _INVISIBLE
+        and not (judge_noise and is_noise(child))
+    ]
 
 
 def quick_check(
@@ -162,9 +231,15 @@ def quick_check(
             tree = parse_html(text, url)
         if tree is None:
             return None
-        meta = prepare(tree, url)
+        meta = read_metadata(tree, url)
+        try:
+            element = prepared_region(tree, region)
+        except ValueError:  # a path written otherwise: prepare the whole page
+            strip_invisible(tree)
+            drop_noise(tree)
+            element = _at(tree, region)
         patterns = tuple(re.compile(p) for p in ignore)
-        if fingerprint(tree, meta, region, ignore=patterns, selector=selector) == region_fp:
+        if _fingerprint_of(element, meta, ignore=patterns, selector=selector) == region_fp:
             return Extracted("same_region", encoding=encoding, region=region, region_fp=region_fp)
     except Exception:  # the full extraction will say what is wrong
         return None

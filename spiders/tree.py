@@ -91,10 +91,17 @@ def parse_html(html: str, url: str) -> HtmlElement | None:
 
 def drop_noise(tree: HtmlElement) -> None:
     """Remove, in place, the elements plainly named as ads or counters (their tail text stays)."""
-    drop_matching(tree, _NAMED, _is_noise)
+    drop_matching(tree, _NAMED, is_noise)
 
 
-def _is_noise(el: HtmlElement) -> bool:
+def drop_matching_in(element: HtmlElement) -> None:
+    """:func:`drop_noise` for the descendants of ``element`` only (inside ``<body>``)."""
+    for el in [el for el in _NAMED(element) if is_noise(el)]:
+        el.drop_tree()
+
+
+def is_noise(el: HtmlElement) -> bool:
+    """True for an element plainly named as an ad or a counter (see :data:`_NOISE_NAMES`)."""
     names = el.get("class")
     if names and not _NOISE_NAMES.isdisjoint(names.lower().split()):
         return True

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
+
+import pytest
 
 from spiders.fetchstate import extract_page, quick_check
 from tests.servers import newssite
@@ -89,3 +92,77 @@ def test_the_region_is_the_smallest_element_holding_the_body() -> None:
     )
     assert find_region(lxml_html.document_fromstring(split), body) == "/html/body/main"
     assert find_region(tree, "A paragraph found nowhere on the page.") is None
+
+
+SHARED_CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+
+
+def _old_and_new(raw: bytes, region: str) -> tuple[str | None, str | None]:
+    """The text at ``region``: once the whole page is prepared, and by prepared_region."""
+    from spiders.fingerprint import _text, fingerprint, prepare, prepared_region
+    from spiders.metadata import read_metadata
+    from spiders.tree import parse_html
+
+    text = raw.decode("utf-8", errors="replace")
+    whole = parse_html(text, URL)
+    assert whole is not None
+    prepare(whole, URL)
+    found = whole.getroottree().xpath(region)
+    old = _text(found[0]) if found else None
+    lean = parse_html(text, URL)
+    assert lean is not None
+    read_metadata(lean, URL)
+    element = prepared_region(lean, region)
+    return old, (_text(element) if element is not None else None)
+
+
+def test_a_region_prepared_alone_reads_as_in_a_prepared_page() -> None:
+    """prepared_region gives the text prepare() + XPath give, for paths old and new."""
+    from spiders.fingerprint import prepare
+    from spiders.tree import parse_html
+
+    rng = random.Random(5)
+    pages = sorted(SHARED_CORPUS.rglob("*.htm*"))
+    assert len(pages) > 50
+    compared = 0
+    for path in rng.sample(pages, 40):
+        raw = path.read_bytes()
+        tree = parse_html(raw.decode("utf-8", errors="replace"), URL)
+        if tree is None or tree.find("body") is None:
+            continue
+        prepare(tree, URL)
+        elements = list(tree.find("body").iter())
+        root = tree.getroottree()
+        for element in rng.sample(elements, min(12, len(elements))):
+            if not isinstance(element.tag, str):
+                continue
+            region = root.getpath(element)
+            old, new = _old_and_new(raw, region)
+            assert old == new, (path.name, region)
+            compared += 1
+    assert compared > 300
+    # A region taken on one round of a generated page, read on the next (ads come and go).
+    for spec in newssite.make_site(8, seed=4):
+        region, _ = first(spec)
+        for noise in (2, 3, 4):
+            old, new = _old_and_new(page(spec, noise), region)
+            assert old == new and new, spec.slug
+
+
+def test_paths_through_noise_and_repeated_tags_resolve_as_xpath_does() -> None:
+    from spiders.fingerprint import prepared_region
+
+    html = (
+        "<html><body><div class='ad'>ad</div><div><p>one</p></div><script>x</script>"
+        "<div><article><p>two</p><span class='views'>12 views</span></article></div>"
+        "<div class='pub'><article><p>hidden</p></article></div></body></html>"
+    ).encode()
+    # /html/body/div/article: every div (the ad and the pub gone), the first article found.
+    assert _old_and_new(html, "/html/body/div/article") == ("two", "two")
+    assert _old_and_new(html, "/html/body/div[2]/article") == ("two", "two")
+    assert _old_and_new(html, "/html/body/div[3]/article") == (None, None)
+    assert _old_and_new(html, "/html/body/script") == (None, None)
+    with pytest.raises(ValueError):
+        from lxml import html as lxml_html
+
+        prepared_region(lxml_html.document_fromstring(html), "//article")
