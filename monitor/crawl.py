@@ -83,6 +83,9 @@ def _http_settings(http: HttpSettings, allow_networks: Sequence[str]) -> dict[st
             "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
             "monitor.backoff.BackoffRetryMiddleware": 550,
+            # Scrapy's own, minus decoding every page to look for a refresh (spiders/metarefresh).
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "spiders.metarefresh.QuickMetaRefreshMiddleware": 580,
         },
         # Each response yields one result: Scrapy's default of 100 parallel item workers per
         # response costs 100 asyncio tasks each time (a third of a 304 cycle's CPU).
