@@ -2,10 +2,11 @@
 
 A check is CPU-bound once pages come quickly (parsing, fingerprints, comments, SQLite), and one
 Python process uses one core. :func:`plan_shards` splits the pages of a cycle into shards, one per
-process; :func:`run_shards` forks a child per shard, each running the ordinary
-:func:`monitor.check.check_cycle` on its pages with its own database connection (WAL and
-``BEGIN IMMEDIATE`` make concurrent writers safe), and relays every outcome to the parent, which
-only shows progress and adds the summaries up.
+process; :func:`run_shards` checks the first shard itself and forks a child for each other one.
+Every process runs the ordinary :func:`monitor.check.check_cycle` on its pages with its own
+database connection (WAL and ``BEGIN IMMEDIATE`` make concurrent writers safe; results are
+written a group per transaction, so the processes seldom wait for each other's lock); each child
+relays its outcomes to the parent, which shows progress and adds the summaries up.
 
 Politeness holds across processes: a site's pages stay in one shard, so its per-domain
 concurrency and AutoThrottle are those of one crawl. Only when one site holds more than its
@@ -13,8 +14,9 @@ share of the pages are its pages spread over the shards, and then every shard ge
 of the per-domain concurrency, so together they never exceed it. Pages that may need Chromium
 stay in one shard, so one browser at most is started.
 
-Children are forked after the imports, so they share the parent's memory pages until they write
-to them; each one ends with ``os._exit`` and never touches the parent's database connection.
+Children are forked after the imports (those of the crawl included) with the garbage collector
+kept off the objects they hold, so they share the parent's memory pages until they write to
+them; each one ends with ``os._exit`` and never touches the parent's database connection.
 """
 
 from __future__ import annotations
