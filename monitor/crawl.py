@@ -150,9 +150,9 @@ _CLASS_SETTINGS: Final = (
     "SCHEDULER", "SCHEDULER_PRIORITY_QUEUE", "SCHEDULER_MEMORY_QUEUE", "DUPEFILTER_CLASS",
     "STATS_CLASS", "LOG_FORMATTER", "DOWNLOADER", "TWISTED_DNS_RESOLVER",
 )
+# Tables of class path -> order (None: off).
 _COMPONENT_TABLES: Final = (
-    "DOWNLOAD_HANDLERS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS",
-    "ITEM_PIPELINES",
+    "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS", "ITEM_PIPELINES",
 )
 
 
@@ -173,6 +173,8 @@ def import_crawl_modules(settings: dict[str, Any]) -> None:
     paths = [loaded.get(name) for name in _CLASS_SETTINGS]
     for table in _COMPONENT_TABLES:
         paths.extend(path for path, order in loaded.getwithbase(table).items() if order is not None)
+    # Download handlers are the other way round: scheme -> class path (None: off).
+    paths.extend(loaded.getwithbase("DOWNLOAD_HANDLERS").values())
     for path in paths:
         if isinstance(path, str):
             try:

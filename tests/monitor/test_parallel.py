@@ -145,6 +145,35 @@ class CountingSite:
         return {self.site.url(path) for path in edited}
 
 
+def test_the_crawl_components_are_imported_before_the_fork() -> None:
+    """Every class a crawl loads is imported by import_crawl_modules (so children share it)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "from scrapy.settings import Settings\n"
+        "from monitor.config import HttpSettings\n"
+        "from monitor.crawl import import_crawl_modules, scrapy_settings\n"
+        "settings = scrapy_settings(HttpSettings(), ())\n"
+        "import_crawl_modules(settings)\n"
+        "loaded = Settings(settings)\n"
+        "paths = [p for t in ('DOWNLOADER_MIDDLEWARES', 'SPIDER_MIDDLEWARES', 'EXTENSIONS',"
+        " 'ITEM_PIPELINES') for p, o in loaded.getwithbase(t).items() if o is not None]\n"
+        "paths += [p for p in loaded.getwithbase('DOWNLOAD_HANDLERS').values() if p]\n"
+        "paths += [loaded.get('DOWNLOADER'), loaded.get('SCHEDULER')]\n"
+        "missing = [p for p in paths if p.rsplit('.', 1)[0] not in sys.modules]\n"
+        "print(len(paths), missing)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    count, missing = done.stdout.split(" ", 1)
+    assert int(count) > 15 and missing.strip() == "[]", done.stdout
+
+
 def test_a_large_check_in_two_processes_records_every_page_once(
     site: LocalSite, veille: Veille
 ) -> None:
