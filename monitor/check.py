@@ -1,7 +1,9 @@
 """One check cycle: pick pages, crawl them in-process, record the results as they arrive.
 
-The daemon (a later issue) calls :func:`check_cycle` from its scheduler; ``veille check`` calls
-:func:`run_check`, which also starts and stops the reactor.
+``veille check`` calls :func:`run_check`, which also starts and stops the reactor (and splits a
+large cycle over several processes, :mod:`monitor.parallel`). Results are written a few dozen
+per transaction (:mod:`monitor.batch`). The daemon (:mod:`monitor.daemon`) keeps one
+long-lived crawl instead and records each result as it arrives.
 """
 
 from __future__ import annotations
