@@ -300,10 +300,20 @@ async def _crawl(
     workers: int,
     groups: WriteGroups,
 ) -> None:
-    """:func:`crawl_targets`, its last results written before it returns (even on an error)."""
+    """:func:`crawl_targets`, its last results written before it returns (even on an error).
+
+    Ctrl-C or SIGTERM stops the reactor without letting this coroutine finish: the results
+    that came are then written as the reactor shuts down.
+    """
+    from twisted.internet import reactor
+
+    trigger = reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
+        "before", "shutdown", groups.flush
+    )
     try:
         await crawl_targets(targets, config, sink, workers)
     finally:
+        reactor.removeSystemEventTrigger(trigger)  # type: ignore[attr-defined]
         groups.flush()
 
 

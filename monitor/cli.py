@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it (128 + SIGINT)
 
 
 class ConfigUsageError(click.UsageError):
@@ -164,6 +165,15 @@ def check(ctx: click.Context, check_all: bool, urls: tuple[str, ...]) -> None:
         )
     except StorageError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+            bar = None
+        click.echo(
+            "interrupted: the pages checked so far are stored; the others are still due "
+            "(`veille check` takes them)", err=True,
+        )
+        ctx.exit(EXIT_INTERRUPTED)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

@@ -215,4 +215,6 @@ def run_in_reactor(main: Callable[[], Awaitable[T]]) -> T:
     reactor.run()  # type: ignore[attr-defined]
     if "error" in box:
         raise box["error"]
+    if "result" not in box:  # a signal (Ctrl-C, SIGTERM) stopped the reactor before main ended
+        raise KeyboardInterrupt
     return box["result"]  # type: ignore[no-any-return]

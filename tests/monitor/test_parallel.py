@@ -253,6 +253,56 @@ def test_a_check_process_killed_loses_nothing_stored(site: LocalSite, veille: Ve
     assert f"{len(pages_site.bodies) - checked[0]} pages checked" in again.stdout
 
 
+@pytest.mark.parametrize(
+    ("processes", "signal_name"), [("2", "SIGINT"), ("1", "SIGTERM")], ids=["ctrl-c-2", "term-1"]
+)
+def test_a_stopped_check_keeps_what_it_stored(
+    site: LocalSite, veille: Veille, processes: str, signal_name: str
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    pages_site = CountingSite(site, 2 * MIN_PAGES_PER_SHARD + 20, delay=0.05)
+    veille.write_config(processes=processes, concurrency_per_domain="2", concurrent_requests="4")
+    veille.run("add", "-", stdin="\n".join(pages_site.urls()), check=0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "--config", str(veille.config), "check", "--all"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "VEILLE_EXTRACT_WORKERS": "0"},  # no pool: its workers are children too
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if len(psutil.Process(proc.pid).children()) == int(processes) - 1 and _count(
+                veille, "SELECT COUNT(*) FROM checks"
+            ) >= 20:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the check never ran in {processes} processes")
+        proc.send_signal(getattr(signal, signal_name))
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "interrupted: the pages checked so far are stored" in err, err
+    db = veille.db()
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    checked = db.execute("SELECT COUNT(*), COUNT(DISTINCT page_id) FROM checks").fetchone()
+    assert checked[0] == checked[1] < len(pages_site.bodies)
+    assert db.execute(
+        "SELECT COUNT(*) FROM pages WHERE last_checked_at IS NOT NULL"
+        " AND id NOT IN (SELECT page_id FROM versions)"
+    ).fetchone()[0] == 0
+    again = veille.run("check", check=0)
+    assert f"{len(pages_site.bodies) - checked[0]} pages checked" in again.stdout
+
+
 def _count(veille: Veille, sql: str) -> int:
     try:
         with sqlite3.connect(f"file:{veille.database}?mode=ro", uri=True, timeout=1) as con:
