@@ -8,6 +8,7 @@ charsets (in test_check_cycle), F26-F28 database faults, and a robots.txt refusa
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,11 +18,15 @@ import time
 from typing import TYPE_CHECKING
 
 import psutil
+import pytest
 
 from tests.servers import newssite
 from tests.servers.faults import challenge_page, cookie_wall_page
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     from tests.conftest import Veille
     from tests.servers.http import LocalSite, SiteHandler
 
@@ -188,3 +193,51 @@ def test_a_database_locked_for_a_moment_loses_no_result(site: LocalSite, veille:
     finally:
         release.join()
     assert veille.db().execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 20
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs to fill up (F25); skipped where this machine does not let us mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_stores_whole_pages_and_the_rest_later(site: LocalSite, small_disk: Path) -> None:  # F25
+    from tests.conftest import Veille
+
+    veille = Veille(small_disk)
+    veille.write_config()
+    urls = _serve_site(site, 60)
+    veille.run("add", "-", stdin="\n".join(urls), check=0)
+    # Room for a few pages only: each new version keeps its compressed HTML (about 10 KB).
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 400_000))
+    full = veille.run("check")
+    assert full.returncode == 1, full.stdout + full.stderr
+    assert "store_error" in full.stderr and "Traceback" not in full.stdout, full.stderr[-2000:]
+    db = sqlite3.connect(f"file:{veille.database}?mode=ro", uri=True)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = db.execute("SELECT COUNT(*), COUNT(DISTINCT page_id) FROM versions").fetchone()
+    assert stored[0] == stored[1] and 0 < stored[0] < 60
+    # A page is stored whole or not at all: no check without its version, none half-written.
+    assert db.execute(
+        "SELECT COUNT(*) FROM pages WHERE last_checked_at IS NOT NULL"
+        " AND id NOT IN (SELECT page_id FROM versions)"
+    ).fetchone()[0] == 0
+    db.close()
+    filler.unlink()  # room again: the next check stores the rest, and only the rest
+    again = veille.run("check", check=0)
+    assert f"{60 - stored[0]} pages checked" in again.stdout, again.stdout
+    db = sqlite3.connect(f"file:{veille.database}?mode=ro", uri=True)
+    assert db.execute("SELECT COUNT(*), COUNT(DISTINCT page_id) FROM versions").fetchone() == (60, 60)
+    db.close()
