@@ -161,7 +161,7 @@ def check(ctx: click.Context, check_all: bool, urls: tuple[str, ...]) -> None:
     try:
         summary = run_check(
             config, check_all=check_all, urls=list(urls) or None, on_start=on_start,
-            on_outcome=on_outcome,
+            on_outcome=on_outcome if show_bar else None,  # only the bar reads them
         )
     except StorageError as exc:
         raise click.ClickException(str(exc)) from None

@@ -127,7 +127,8 @@ def run_shards(
     for shard in shards[1:]:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
-            target=_child, args=(config, shard, sender, os.getpid()), daemon=True
+            target=_child, args=(config, shard, sender, os.getpid(), on_outcome is not None),
+            daemon=True,
         )
         process.start()
         sender.close()
@@ -231,14 +232,21 @@ def _merge(total: CheckSummary, part: CheckSummary) -> None:
     total.comment_changes.update(part.comment_changes)
 
 
-def _child(config: Config, shard: Shard, sender: Connection, parent: int) -> None:
-    """A forked check process: one ordinary cycle over the shard's pages, reported by pipe."""
+def _child(
+    config: Config, shard: Shard, sender: Connection, parent: int, relay: bool = True
+) -> None:
+    """A forked check process: one ordinary cycle over the shard's pages, reported by pipe.
+
+    With ``relay`` each page's outcome is sent as it comes (for a progress bar); the summary
+    always is.
+    """
     code = 0
     try:
         _die_with(parent)
         # The parent handles Ctrl-C and terminates us; a child must not print its own traceback.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        summary = _check_shard(config, shard, lambda outcome: sender.send(("outcome", outcome)))
+        send = (lambda outcome: sender.send(("outcome", outcome))) if relay else None
+        summary = _check_shard(config, shard, send)
         sender.send(("summary", summary))
     except BaseException:  # noqa: BLE001 - reported to the parent, which decides
         code = 1

@@ -7,6 +7,7 @@ once, the real CLI in a subprocess, the SQLite file it writes.
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -301,6 +302,44 @@ def test_a_stopped_check_keeps_what_it_stored(
     ).fetchone()[0] == 0
     again = veille.run("check", check=0)
     assert f"{len(pages_site.bodies) - checked[0]} pages checked" in again.stdout
+
+
+def test_the_progress_bar_counts_the_pages_of_every_process(site: LocalSite, veille: Veille) -> None:
+    """On a terminal, each page's outcome is relayed from the child as it comes."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    pages_site = CountingSite(site, 2 * MIN_PAGES_PER_SHARD + 20)
+    veille.write_config(processes="2", concurrency_per_domain="4", concurrent_requests="8")
+    veille.run("add", "-", stdin="\n".join(pages_site.urls()), check=0)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "--config", str(veille.config), "check", "--all"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=follower, text=True,
+        env={**os.environ, "VEILLE_EXTRACT_WORKERS": "0", "COLUMNS": "120"},
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the check ended and closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(leader)
+    total = len(pages_site.bodies)
+    assert proc.returncode == 0 and f"{total} pages checked" in out, out
+    # The bar moved through the child's pages too, up to all of them.
+    percents = [int(p) for p in re.findall(rb"(\d+)%", shown)]
+    assert percents and max(percents) == 100, shown[-500:]
+    assert len(set(percents)) > 3, percents
 
 
 def _count(veille: Veille, sql: str) -> int:
