@@ -58,8 +58,14 @@ class Shard:
 
 
 def shard_count(pages: int, processes: int) -> int:
-    """How many processes a cycle of ``pages`` pages uses (``processes`` 0: one per core)."""
-    wanted = processes if processes > 0 else (os.cpu_count() or 1)
+    """How many processes a cycle of ``pages`` pages uses (``processes`` 0: one per core).
+
+    "Core" means one this process may use (:func:`monitor.cpus.usable_cpus`: affinity and
+    cgroup quota), not one of the machine's.
+    """
+    from monitor.cpus import usable_cpus
+
+    wanted = processes if processes > 0 else usable_cpus()
     return max(1, min(wanted, pages // MIN_PAGES_PER_SHARD))
 
 
