@@ -105,15 +105,15 @@ def _holds(ancestor: HtmlElement, element: HtmlElement) -> bool:
     return any(parent is ancestor for parent in element.iterancestors())
 
 
-def prepare(tree: HtmlElement, url: str) -> PageMetadata:
-    """Read the metadata, then remove what never counts (scripts, styles, named ads), in place.
+def prepare(tree: HtmlElement) -> None:
+    """Remove, in place, what never counts (scripts, styles, named ads) from the whole page.
 
-    Region paths and fingerprints are both taken on prepared trees, so they agree.
+    Region paths and fingerprints are taken on prepared trees, so they agree; read the
+    metadata first (JSON-LD lives in scripts). The fast path prepares only what a path needs
+    (:func:`prepared_region`); this is the definition it keeps to.
     """
-    meta = read_metadata(tree, url)  # before the scripts go: JSON-LD lives in them
     strip_invisible(tree)
     drop_noise(tree)
-    return meta
 
 
 def strip_invisible(tree: HtmlElement) -> None:
@@ -236,8 +236,7 @@ def quick_check(
         try:
             element = prepared_region(tree, region)
         except ValueError:  # a path written otherwise: prepare the whole page
-            strip_invisible(tree)
-            drop_noise(tree)
+            prepare(tree)
             element = _at(tree, region)
         patterns = tuple(re.compile(p) for p in ignore)
         if _fingerprint_of(element, meta, ignore=patterns, selector=selector) == region_fp:

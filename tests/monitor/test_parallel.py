@@ -240,18 +240,7 @@ def test_a_check_process_killed_loses_nothing_stored(site: LocalSite, veille: Ve
             proc.kill()
     assert proc.returncode == 1, (out, err)
     assert "check process ended" in out + err
-    db = veille.db()
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    checked = db.execute("SELECT COUNT(*), COUNT(DISTINCT page_id) FROM checks").fetchone()
-    assert checked[0] == checked[1] < len(pages_site.bodies)  # no duplicates, some left undone
-    # Every stored check has its version: a page is stored whole or not at all.
-    assert db.execute(
-        "SELECT COUNT(*) FROM pages WHERE last_checked_at IS NOT NULL"
-        " AND id NOT IN (SELECT page_id FROM versions)"
-    ).fetchone()[0] == 0
-    # The pages left undone are still due: the next check takes them.
-    again = veille.run("check", check=0)
-    assert f"{len(pages_site.bodies) - checked[0]} pages checked" in again.stdout
+    _assert_whole_pages_and_the_rest_due(veille, len(pages_site.bodies))
 
 
 @pytest.mark.parametrize(
@@ -292,16 +281,7 @@ def test_a_stopped_check_keeps_what_it_stored(
             proc.kill()
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and "interrupted: the pages checked so far are stored" in err, err
-    db = veille.db()
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    checked = db.execute("SELECT COUNT(*), COUNT(DISTINCT page_id) FROM checks").fetchone()
-    assert checked[0] == checked[1] < len(pages_site.bodies)
-    assert db.execute(
-        "SELECT COUNT(*) FROM pages WHERE last_checked_at IS NOT NULL"
-        " AND id NOT IN (SELECT page_id FROM versions)"
-    ).fetchone()[0] == 0
-    again = veille.run("check", check=0)
-    assert f"{len(pages_site.bodies) - checked[0]} pages checked" in again.stdout
+    _assert_whole_pages_and_the_rest_due(veille, len(pages_site.bodies))
 
 
 def test_the_progress_bar_counts_the_pages_of_every_process(site: LocalSite, veille: Veille) -> None:
@@ -340,6 +320,22 @@ def test_the_progress_bar_counts_the_pages_of_every_process(site: LocalSite, vei
     percents = [int(p) for p in re.findall(rb"(\d+)%", shown)]
     assert percents and max(percents) == 100, shown[-500:]
     assert len(set(percents)) > 3, percents
+
+
+def _assert_whole_pages_and_the_rest_due(veille: Veille, total: int) -> None:
+    """After a check cut short: a sound file, whole pages only, the rest taken by the next check."""
+    db = veille.db()
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    checked = db.execute("SELECT COUNT(*), COUNT(DISTINCT page_id) FROM checks").fetchone()
+    assert checked[0] == checked[1] < total  # no duplicates, some left undone
+    # Every stored check has its version: a page is stored whole or not at all.
+    assert db.execute(
+        "SELECT COUNT(*) FROM pages WHERE last_checked_at IS NOT NULL"
+        " AND id NOT IN (SELECT page_id FROM versions)"
+    ).fetchone()[0] == 0
+    # The pages left undone are still due: the next check takes them.
+    again = veille.run("check", check=0)
+    assert f"{total - checked[0]} pages checked" in again.stdout
 
 
 def _count(veille: Veille, sql: str) -> int:

@@ -106,7 +106,7 @@ def _old_and_new(raw: bytes, region: str) -> tuple[str | None, str | None]:
     text = raw.decode("utf-8", errors="replace")
     whole = parse_html(text, URL)
     assert whole is not None
-    prepare(whole, URL)
+    prepare(whole)
     found = whole.getroottree().xpath(region)
     old = _text(found[0]) if found else None
     lean = parse_html(text, URL)
@@ -130,7 +130,7 @@ def test_a_region_prepared_alone_reads_as_in_a_prepared_page() -> None:
         tree = parse_html(raw.decode("utf-8", errors="replace"), URL)
         if tree is None or tree.find("body") is None:
             continue
-        prepare(tree, URL)
+        prepare(tree)
         elements = list(tree.find("body").iter())
         root = tree.getroottree()
         for element in rng.sample(elements, min(12, len(elements))):
