@@ -37,6 +37,7 @@ from spiders.comments.items import (
     SourceState,
 )
 from storage.comments import (
+    SourceRow,
     StoredComment,
     ensure_source,
     insert_comment,
@@ -47,6 +48,7 @@ from storage.comments import (
     live_count,
     missing_comments,
     page_language,
+    seen_again,
     sources_of,
     stored_comments,
     touch_standing,
@@ -68,6 +70,8 @@ logger = logging.getLogger(__name__)
 
 # Quoted comment text in summaries is cut to about this many characters.
 COMMENT_QUOTE_WIDTH = 60
+# States of a read whose comments were recorded: the next identical read may skip them.
+_READ_STATES = ("ok", "partial")
 
 
 @dataclass
@@ -145,6 +149,8 @@ class CommentRecorder:
             if src.last_state in (None, NEEDS_BROWSER):
                 update_source(self.db, src.id, last_state=state, last_error=error)
             return outcome
+        if result.same_as_last:
+            return self._same_as_last(src, result, now, outcome)
         quotes = _quotes(page_language(self.db, page.id))
         stored = stored_comments(self.db, src.id, [c.key for c in result.comments])
         authors = {key: s.author for key, s in stored.items()}
@@ -179,7 +185,31 @@ class CommentRecorder:
         update_source(
             self.db, src.id, last_read_at=now, last_state=state, last_error=error,
             baselined=int(baselined), high_water=result.high_water, cursor=result.cursor,
+            read_fp=result.read_fp if state in _READ_STATES else None,
         )
+        return outcome
+
+    def _same_as_last(
+        self, src: SourceRow, result: CommentsResult, now: str, outcome: CommentOutcome
+    ) -> CommentOutcome:
+        """A read of the very markup the last read read: the same comments, seen again.
+
+        What reading them again would store: each comment seen now; no version, change or count
+        row (the count row would repeat the last one), the source's state as it was.
+        """
+        if (
+            src.read_fp is None or src.read_fp != result.read_fp
+            or src.last_state not in _READ_STATES or src.last_read_at is None
+        ):
+            # Read otherwise since this check was planned: nothing can be concluded from it.
+            update_source(self.db, src.id, read_fp=None)
+            outcome.state = "error"
+            outcome.error = "the thread was read again meanwhile; it is read in full next time"
+            return outcome
+        outcome.read = seen_again(self.db, src.id, src.last_read_at, now)
+        outcome.state, outcome.error = str(src.last_state), src.last_error
+        update_source(self.db, src.id, last_read_at=now)
+        logger.debug("%s: %s comments as last read (%d)", result.page_url, src.kind, outcome.read)
         return outcome
 
     def _one(
@@ -323,7 +353,7 @@ def comment_plans(
         states = tuple(
             SourceState(
                 CommentSource(s.kind, s.url, s.origin, tuple(sorted(s.detail.items()))),
-                high_water=s.high_water, cursor=s.cursor,
+                high_water=s.high_water, cursor=s.cursor, read_fp=s.read_fp,
             )
             for s in known.get(page.id, ())
         )

@@ -206,6 +206,9 @@ class SourceRow:
     high_water: int | None
     cursor: int | None
     last_state: str | None
+    last_error: str | None = None
+    last_read_at: str | None = None
+    read_fp: str | None = None  # see spiders.comments.inline.comment_markup
 
 
 @dataclass(frozen=True)
@@ -225,8 +228,8 @@ class StoredComment:
 
 
 _SOURCE_SELECT = (
-    "SELECT id, page_id, kind, url, origin, detail, baselined, high_water, cursor, last_state "
-    "FROM comment_sources"
+    "SELECT id, page_id, kind, url, origin, detail, baselined, high_water, cursor, last_state, "
+    "last_error, last_read_at, read_fp FROM comment_sources"
 )
 _COMMENT_SELECT = (
     "SELECT c.id, c.key, c.author, c.posted_at, c.parent_key, c.permalink, c.deleted_at, "
@@ -239,7 +242,7 @@ def _source(row: Sequence[object]) -> SourceRow:
     detail = json.loads(str(row[5])) if row[5] else {}
     return SourceRow(
         int(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]), detail, bool(row[6]),
-        row[7], row[8], row[9],  # type: ignore[arg-type]
+        row[7], row[8], row[9], row[10], row[11], row[12],  # type: ignore[arg-type]
     )
 
 
@@ -255,16 +258,17 @@ def ensure_source(
 ) -> SourceRow:
     """The stored source (created on first sight; its origin and detail kept current)."""
     blob = json.dumps(dict(detail), ensure_ascii=False, sort_keys=True) if detail else None
+    select = f"{_SOURCE_SELECT} WHERE page_id = ? AND kind = ? AND url = ?"
+    row = db.execute(select, [page_id, kind, url]).fetchone()
+    if row is not None and row[4] == origin and (blob is None or row[5] == blob):
+        return _source(row)  # as stored: a read of a known thread writes nothing here
     db.execute(
         "INSERT INTO comment_sources (page_id, kind, url, origin, detail, first_seen) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(page_id, kind, url) DO UPDATE SET "
         "origin = excluded.origin, detail = COALESCE(excluded.detail, comment_sources.detail)",
         [page_id, kind, url, origin, blob, now],
     )
-    row = db.execute(
-        f"{_SOURCE_SELECT} WHERE page_id = ? AND kind = ? AND url = ?", [page_id, kind, url]
-    ).fetchone()
-    return _source(row)
+    return _source(db.execute(select, [page_id, kind, url]).fetchone())
 
 
 def update_source(db: sqlite_utils.Database, source_id: int, **fields: object) -> None:
@@ -343,6 +347,19 @@ def touch_standing(db: sqlite_utils.Database, source_id: int, seen_at: str) -> N
         "UPDATE comments SET last_seen = ? WHERE source_id = ? AND deleted_at IS NULL",
         [seen_at, source_id],
     )
+
+
+def seen_again(db: sqlite_utils.Database, source_id: int, last_read_at: str, now: str) -> int:
+    """The standing comments the source's last read saw (read at ``last_read_at``), seen now.
+
+    For a read identical to the last one; returns how many comments that is.
+    """
+    cursor = db.execute(
+        "UPDATE comments SET last_seen = ? "
+        "WHERE source_id = ? AND last_seen = ? AND deleted_at IS NULL",
+        [now, source_id, last_read_at],
+    )
+    return int(cursor.rowcount)
 
 
 def insert_comment(

@@ -244,7 +244,13 @@ _NEEDS_BROWSER: Final[list[str]] = [
     "ALTER TABLE pages ADD COLUMN needs_browser INTEGER NOT NULL DEFAULT 0",
 ]
 
+# The fingerprint of what a source's last inline read read (spiders.comments.inline
+# .comment_markup): the same markup next time is the same comments, not read again.
+_READ_FINGERPRINT: Final[list[str]] = [
+    "ALTER TABLE comment_sources ADD COLUMN read_fp TEXT",
+]
+
 MIGRATIONS: Final[list[list[str]]] = [
-    _V1, _V2, _ALERT_OUTBOX, _COMMENTS, _DISCOVERY, _NEEDS_BROWSER,
+    _V1, _V2, _ALERT_OUTBOX, _COMMENTS, _DISCOVERY, _NEEDS_BROWSER, _READ_FINGERPRINT,
 ]
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)

@@ -15,13 +15,15 @@ A comment nested inside another comment item is its reply.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -107,26 +109,74 @@ class InlineRead:
     comments: tuple[Comment, ...]
 
 
+@dataclass(frozen=True)
+class CommentMarkup:
+    """Which readers a page's bytes let apply, and what the WordPress-style reader reads.
+
+    Found once per page (each test scans the page's bytes) and shared by
+    :func:`read_inline` and the thread's fingerprint.
+    """
+
+    jsonld: bool
+    microdata: bool
+    wordpress: bool
+    containers: tuple[HtmlElement, ...] | None  # None: not looked for
+    # Of all the read depends on, when the WordPress-style reader alone decides it (no selector
+    # set, no JSON-LD or microdata comments, comment containers found): the same fingerprint is
+    # the same read. None otherwise.
+    fingerprint: str | None = None
+
+
+def comment_markup(
+    tree: HtmlElement,
+    page_url: str,
+    selectors: CommentSelectors | None,
+    raw: bytes | None,
+    shown: int | None = None,
+) -> CommentMarkup:
+    """The page's :class:`CommentMarkup`; ``shown`` (the count the page shows) joins the
+    fingerprint, since it decides whether the read is complete."""
+    jsonld = raw is None or b'Comment"' in raw or b"UserComments" in raw or b'Answer"' in raw
+    microdata = raw is None or b"schema.org/Comment" in raw or b"schema.org/UserComments" in raw
+    wordpress = raw is None or b"comment" in raw
+    if raw is None or selectors is not None or jsonld or microdata or not wordpress:
+        return CommentMarkup(jsonld, microdata, wordpress, None)
+    containers = tuple(_wp_containers(tree, raw))
+    if not containers:  # the items are then looked for anywhere in the page
+        return CommentMarkup(jsonld, microdata, wordpress, containers)
+    digest = hashlib.sha256(_reader_code())
+    digest.update(f"\0{page_url}\0{shown}\0".encode())
+    for container in containers:
+        # Without the tail: the text after the container is not read.
+        digest.update(etree.tostring(container, with_tail=False))
+        digest.update(b"\0")
+    return CommentMarkup(jsonld, microdata, wordpress, containers, digest.hexdigest())
+
+
 def read_inline(
     tree: HtmlElement,
     page_url: str,
     selectors: CommentSelectors | None = None,
     raw: bytes | None = None,
+    markup: CommentMarkup | None = None,
 ) -> InlineRead | None:
     """The page's inline comments, or None when no reader finds any.
 
-    With the page's ``raw`` bytes, readers whose markup is plainly absent are skipped.
+    With the page's ``raw`` bytes, readers whose markup is plainly absent are skipped;
+    ``markup`` is :func:`comment_markup`'s for the same arguments, when already found.
     """
+    if markup is None:
+        markup = comment_markup(tree, page_url, selectors, raw)
     readers: list[tuple[str, Callable[[], list[Comment]]]] = []
     if selectors is not None:
         readers.append(("selectors", lambda: from_selectors(tree, page_url, selectors)))
-    # schema.org type names, as JSON-LD ("Comment", ".../Comment") and microdata write them.
-    if raw is None or b'Comment"' in raw or b"UserComments" in raw or b'Answer"' in raw:
+    if markup.jsonld:
         readers.append(("jsonld", lambda: from_jsonld(tree, page_url)))
-    if raw is None or b"schema.org/Comment" in raw or b"schema.org/UserComments" in raw:
+    if markup.microdata:
         readers.append(("microdata", lambda: from_microdata(tree, page_url)))
-    if raw is None or b"comment" in raw:
-        readers.append(("wordpress", lambda: from_wordpress(tree, page_url, raw)))
+    if markup.wordpress:
+        found = markup.containers
+        readers.append(("wordpress", lambda: from_wordpress(tree, page_url, raw, found)))
     for method, read in readers:
         try:
             comments = read()
@@ -136,6 +186,19 @@ def read_inline(
         if comments:
             return InlineRead(method, tuple(unique_keys(comments)))
     return None
+
+
+@lru_cache(maxsize=1)
+def _reader_code() -> bytes:
+    """The readers' own code: after an upgrade that reads markup otherwise, no old fingerprint
+    matches and each thread is read in full once."""
+    from spiders import items
+    from spiders.comments import identity
+
+    digest = hashlib.sha256()
+    for path in (__file__, identity.__file__, items.__file__):
+        digest.update(Path(path).read_bytes())
+    return digest.digest()
 
 
 # --- selectors from the config ----------------------------------------------------------------
@@ -173,9 +236,18 @@ def from_selectors(tree: HtmlElement, page_url: str, sel: CommentSelectors) -> l
 # --- WordPress and look-alikes ----------------------------------------------------------------
 
 
-def from_wordpress(tree: HtmlElement, page_url: str, raw: bytes | None = None) -> list[Comment]:
-    """Comments in WordPress's classic markup (and the many themes that copy it)."""
-    containers = _wp_containers(tree, raw)
+def from_wordpress(
+    tree: HtmlElement,
+    page_url: str,
+    raw: bytes | None = None,
+    containers: Sequence[HtmlElement] | None = None,
+) -> list[Comment]:
+    """Comments in WordPress's classic markup (and the many themes that copy it).
+
+    ``containers``: the comment lists found in ``tree`` already (see :func:`comment_markup`).
+    """
+    if containers is None:
+        containers = _wp_containers(tree, raw)
     items: list[HtmlElement] = []
     for in_container, anywhere in _WP_ITEMS:  # li first: a div.comment is often an li's body
         for container in containers:  # containers may nest (#comments > ol.commentlist)
@@ -637,5 +709,5 @@ def _skip(el: HtmlElement, classes: tuple[str, ...], tags: tuple[str, ...]) -> b
     return any(c in names for c in classes) or any(_CONTROLS.search(n) for n in names)
 
 
-__all__ = ["InlineRead", "from_jsonld", "from_microdata", "from_selectors", "from_wordpress",
-           "jsonld_objects", "read_inline"]
+__all__ = ["CommentMarkup", "InlineRead", "comment_markup", "from_jsonld", "from_microdata",
+           "from_selectors", "from_wordpress", "jsonld_objects", "read_inline"]

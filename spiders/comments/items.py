@@ -102,6 +102,7 @@ class SourceState:
     source: CommentSource
     high_water: int | None = None  # highest system id read so far (Discourse post ids grow)
     cursor: int | None = None  # the re-reading of known posts resumes after this id
+    read_fp: str | None = None  # what the last inline read read (inline.comment_markup)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,11 @@ class CommentsResult:
     high_water: int | None = None
     cursor: int | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    # An inline read: the fingerprint of what it read (spiders.comments.inline.comment_markup)
+    read_fp: str | None = None
+    # True when ``read_fp`` is the last read's: the same comments, so none were built again
+    # (``comments`` is empty; the recorder takes the last read's and says so).
+    same_as_last: bool = False
 
     @property
     def present(self) -> frozenset[str]:

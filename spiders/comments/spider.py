@@ -36,7 +36,7 @@ from spiders.comments import discourse, disqus, wordpress
 from spiders.comments.count import shown_count
 from spiders.comments.disqus_api import DisqusApiRead
 from spiders.comments.disqus_browser import DisqusBrowserRead
-from spiders.comments.inline import read_inline
+from spiders.comments.inline import comment_markup, read_inline
 from spiders.comments.items import (
     DISCOURSE,
     DISQUS,
@@ -94,9 +94,12 @@ def comment_work(
     work: list[scrapy.Request | CommentsResult] = []
     inline = None
     wants_inline = (plan.mode == "auto" or INLINE in plan.kinds) and tree is not None
-    if wants_inline:
-        inline = _inline_result(result.page_id, page_url, tree, plan, shown, result.raw)
     full_thread = any(s.kind in (DISCOURSE, WORDPRESS) for s in sources)
+    if wants_inline:
+        # Beside a full thread the inline comments may stand in for it: read them for real.
+        inline = _inline_result(
+            result.page_id, page_url, tree, plan, shown, result.raw, may_skip=not full_thread
+        )
     if inline is not None and not (plan.mode == "auto" and full_thread):
         work.append(inline)
     for source in sources:
@@ -229,11 +232,26 @@ def _inline_result(
     plan: CommentPlan,
     shown: int | None,
     raw: bytes | None = None,
+    *,
+    may_skip: bool = True,
 ) -> CommentsResult | None:
-    """The comments printed in the page, or None when there are none and none were expected."""
+    """The comments printed in the page, or None when there are none and none were expected.
+
+    With ``may_skip``, a thread whose markup is what the last read read is not read again: the
+    result says so (``same_as_last``) and the recorder takes the last read's comments.
+    """
     source = CommentSource(INLINE, page_url, "config" if INLINE in plan.kinds else "detected")
-    read = read_inline(tree, page_url, plan.selectors, raw)
-    known = plan.state_of(source) is not None
+    state = plan.state_of(source)
+    markup = comment_markup(tree, page_url, plan.selectors, raw, shown)
+    fingerprint = markup.fingerprint
+    if may_skip and fingerprint is not None and state is not None and state.read_fp == fingerprint:
+        return CommentsResult(
+            page_id=page_id, page_url=page_url,
+            source=CommentSource(INLINE, page_url, source.origin, (("method", "wordpress"),)),
+            fetched_at=time.time(), shown_count=shown, read_fp=fingerprint, same_as_last=True,
+        )
+    read = read_inline(tree, page_url, plan.selectors, raw, markup)
+    known = state is not None
     if read is None:
         if not known and plan.mode == "auto":
             return None
@@ -255,4 +273,5 @@ def _inline_result(
         fetched_at=time.time(), comments=read.comments, complete=whole, shown_count=shown,
         state="ok" if whole else "partial",
         error=None if whole else f"the page prints {len(read.comments)} of its {shown} comments",
+        read_fp=fingerprint,
     )
