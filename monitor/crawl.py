@@ -96,6 +96,10 @@ def _http_settings(http: HttpSettings, allow_networks: Sequence[str]) -> dict[st
             "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
             "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
             "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+            # Warns when a spider copies Scrapy's own meta keys into new requests; this one
+            # builds every request itself, and the check wraps each response's output in one
+            # async generator less.
+            "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
         },
         "EXTENSIONS": {
             "scrapy.extensions.logstats.LogStats": None,

@@ -352,7 +352,9 @@ def touch_standing(db: sqlite_utils.Database, source_id: int, seen_at: str) -> N
 def seen_again(db: sqlite_utils.Database, source_id: int, last_read_at: str, now: str) -> int:
     """The standing comments the source's last read saw (read at ``last_read_at``), seen now.
 
-    For a read identical to the last one; returns how many comments that is.
+    For a read identical to the last one; returns how many comments that is. (Times have whole
+    seconds: a comment seen only by a read in the same second as the last one counts too, a
+    case that needs two reads of one thread within a second.)
     """
     cursor = db.execute(
         "UPDATE comments SET last_seen = ? "

@@ -17,6 +17,7 @@ from lxml import etree
 
 from spiders.comments.inline import jsonld_objects
 from spiders.items import normalise_line
+from spiders.rawscan import holds
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -57,7 +58,7 @@ def shown_count(tree: HtmlElement, raw: bytes | None = None) -> int | None:
     """
     readers = []
     # Both structured forms name the count literally; most pages have JSON-LD without it.
-    structured = raw is None or b"commentCount" in raw or b"CommentAction" in raw
+    structured = raw is None or holds(raw, b"commentCount") or holds(raw, b"CommentAction")
     if structured and (raw is None or b"ld+json" in raw):
         readers.append(_from_jsonld)
     if structured and (raw is None or b"itemprop" in raw):
@@ -177,7 +178,7 @@ def _text_candidates(tree: HtmlElement, raw: bytes | None) -> Iterator[HtmlEleme
     ``iter`` by tag walks the tree in C (an XPath union walks it once per tag); links are
     looked at only when the bytes hold one of the anchors; the last scan runs only if needed.
     """
-    if raw is not None and not any(a.encode() in raw for a in _COMMENT_ANCHORS):
+    if raw is not None and not any(holds(raw, a.encode()) for a in _COMMENT_ANCHORS):
         yield from tree.iter(*_HEADINGS)
     else:
         for el in tree.iter(*_HEADINGS, "a"):

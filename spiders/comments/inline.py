@@ -39,7 +39,7 @@ from spiders.comments.identity import (
 )
 from spiders.comments.items import Comment, CommentSelectors
 from spiders.items import normalise_line
-from spiders.rawscan import id_attribute_count
+from spiders.rawscan import holds, id_attribute_count
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -136,9 +136,11 @@ def comment_markup(
 ) -> CommentMarkup:
     """The page's :class:`CommentMarkup`; ``shown`` (the count the page shows) joins the
     fingerprint, since it decides whether the read is complete."""
-    jsonld = raw is None or b'Comment"' in raw or b"UserComments" in raw or b'Answer"' in raw
-    microdata = raw is None or b"schema.org/Comment" in raw or b"schema.org/UserComments" in raw
-    wordpress = raw is None or b"comment" in raw
+    jsonld = raw is None or any(holds(raw, m) for m in (b'Comment"', b"UserComments", b'Answer"'))
+    microdata = raw is None or any(
+        holds(raw, m) for m in (b"schema.org/Comment", b"schema.org/UserComments")
+    )
+    wordpress = raw is None or holds(raw, b"comment")
     if raw is None or selectors is not None or jsonld or microdata or not wordpress:
         return CommentMarkup(jsonld, microdata, wordpress, None)
     containers = tuple(_wp_containers(tree, raw))
@@ -272,7 +274,7 @@ def from_wordpress(
 
 def _wp_containers(tree: HtmlElement, raw: bytes | None) -> list[HtmlElement]:
     """The elements that hold a WordPress comment list, in document order."""
-    by_class = raw is None or b"commentlist" in raw or b"comment-list" in raw
+    by_class = raw is None or holds(raw, b"commentlist") or holds(raw, b"comment-list")
     if not by_class and raw is not None:
         # A scan of the whole tree costs a few hundred microseconds; the parser's id index
         # answers at once. Only when each id is in the bytes at most once (the index keeps the

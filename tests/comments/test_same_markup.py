@@ -89,8 +89,11 @@ def _state(veille: Veille) -> dict[str, object]:
     [(last_read, last_state, last_error, baselined, read_fp)] = db.execute(
         "SELECT last_read_at, last_state, last_error, baselined, read_fp FROM comment_sources"
     ).fetchall()
+    # Seen by the last read or not; a deleted comment's last sight is left out (times have whole
+    # seconds, and two rounds may fall in one).
     comments = db.execute(
-        "SELECT key, author, deleted_at IS NOT NULL, last_seen = ?, current_version "
+        "SELECT key, author, deleted_at IS NOT NULL, "
+        "CASE WHEN deleted_at IS NULL THEN last_seen = ? END, current_version "
         "FROM comments ORDER BY key", [last_read],
     ).fetchall()
     return {

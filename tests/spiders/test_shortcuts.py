@@ -18,7 +18,7 @@ from spiders.comments.inline import from_wordpress, read_inline
 from spiders.comments.spider import page_tree
 from spiders.fingerprint import strip_counters
 from spiders.items import normalise_line
-from spiders.rawscan import id_attribute_count
+from spiders.rawscan import holds, id_attribute_count, occurrences
 from spiders.tree import parse_html
 
 # What the shortcuts replace, written the plain way.
@@ -81,6 +81,45 @@ def test_normalise_line_matches_the_plain_regex() -> None:
 )
 def test_id_attribute_count(markup: bytes, count: int) -> None:
     assert id_attribute_count(markup, b"comments") == count
+
+
+MARKERS = (
+    b"comment", b'Comment"', b"UserComments", b"schema.org/Comment", b"schema.org/UserComments",
+    b"commentCount", b"CommentAction", b"commentlist", b"comment-list", b"#comments",
+    b"comments", b"ld+json", b"#respond", b"omment", b"omment-omment", b"x" * 30 + b"omment",
+)
+
+
+def find_all(raw: bytes, value: bytes) -> list[int]:
+    found, start = [], 0
+    while (at := raw.find(value, start)) != -1:
+        found.append(at)
+        start = at + len(value)
+    return found
+
+
+def raw_samples() -> list[bytes]:
+    pages = [p.read_bytes() for p in sorted((SHARED / "corpus").rglob("*.htm*"))]
+    rng = random.Random(7)
+    words = [b"comment", b"Comment", b"omment", b"-", b'"', b"comments", b"User", b"schema.org/",
+             b"list", b"Count", b"#", b" ", b"\0", b"x" * 30]
+    made = [b"".join(rng.choice(words) for _ in range(rng.randrange(1, 60))) for _ in range(400)]
+    many = b"<p class=comment>" * 400 + b"commentlist"  # past the one pass's limit
+    return [*pages, *made, many, b"", b"omment", b"comment-omment-omment"]
+
+
+def test_one_pass_answers_as_plain_scans() -> None:
+    """holds and occurrences (the comment side's one pass over a page) give what ``in`` and
+    ``find`` give, on every corpus page and on made-up bytes dense in look-alikes."""
+    samples = raw_samples()
+    assert len(samples) > 300
+    for raw in samples:
+        for marker in MARKERS:
+            assert holds(raw, marker) == (marker in raw), (marker, raw[:80])
+            assert list(occurrences(raw, marker)) == find_all(raw, marker), (marker, raw[:80])
+    # The answers come from the last page asked about: a new page is never answered with them.
+    first, second = b"<div id=comments>", b"<div>"
+    assert holds(first, b"comments") and not holds(second, b"comments")
 
 
 def wordpress_page(containers: str) -> bytes:
