@@ -199,8 +199,20 @@ def _reader_code() -> bytes:
 
     digest = hashlib.sha256()
     for path in (__file__, identity.__file__, items.__file__):
-        digest.update(Path(path).read_bytes())
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:  # no readable source (a frozen install): the release stands for it
+            digest.update(_release().encode())
     return digest.digest()
+
+
+def _release() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("veille")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 # --- selectors from the config ----------------------------------------------------------------

@@ -184,3 +184,23 @@ def test_a_skipped_read_that_no_longer_matches_concludes_nothing(tmp_path: Path)
                                            same_as_last=True))
     assert (again.state, again.read) == ("ok", 1)
     assert db.execute("SELECT last_seen FROM comments").fetchone()[0] == "1970-01-12T13:51:40Z"
+
+
+def test_the_fingerprint_needs_no_readable_source(
+    seed: clubic.SeedArticle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frozen install without readable sources still fingerprints (by the release)."""
+    from spiders.comments import inline
+
+    usual = fingerprint(page(seed, COMMENTS))
+
+    def unreadable(self: Path) -> bytes:
+        raise OSError("no source")
+
+    inline._reader_code.cache_clear()
+    monkeypatch.setattr(inline.Path, "read_bytes", unreadable)
+    try:
+        frozen = fingerprint(page(seed, COMMENTS))
+    finally:
+        inline._reader_code.cache_clear()
+    assert frozen is not None and frozen != usual
