@@ -10,6 +10,9 @@ runs in this process, so its CPU is not counted.
    deleted; one forum topic in 50 answers 500 on its second chunk (nothing may be concluded
    there). Reported comment changes are compared with the truth: precision, recall, and false
    deletions.
+3. **Quiet**: no comment changes, as in most checks of a real watch; only the page's own noise
+   (an ad, a "updated N minutes ago") moves, as it does in every round. The inline threads,
+   whose markup is what the last check read, are not read again; no change may be reported.
 
 ```sh
 .venv/bin/python bench/comments.py                 # 500 threads of 40 comments
@@ -92,7 +95,8 @@ class Threads:
 
     # -- serving -----------------------------------------------------------------------------
 
-    def page_html(self, page: int, base: str) -> str:
+    def page_html(self, page: int, base: str, noise: int = 0) -> str:
+        """Article ``page``; ``noise`` (the round) changes an ad and a timestamp outside it."""
         seed = self.article
         body = "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in seed.points)
         if page % 2 == 0:
@@ -111,6 +115,7 @@ class Threads:
             f'</head><body><article><h1>{html.escape(seed.title)} ({page})</h1>'
             f'<p>{html.escape(seed.standfirst)}</p>{body}</article>'
             f'<section id="comments"><h2>{len(self.threads[page])} commentaires</h2>{comments}</section>'
+            f'<aside class="pub">Publicité {noise * 7 + page % 5} · mis à jour il y a {noise} min</aside>'
             "</body></html>"
         )
 
@@ -163,21 +168,22 @@ def main() -> None:
         work = Path(tmp)
         site.handle("/forum/t/", threads.serve_forum, prefix=True)
 
-        def publish() -> None:
-            site.set_many({f"/a/{i}.html": threads.page_html(i, site.base_url).encode()
+        def publish(noise: int) -> None:
+            site.set_many({f"/a/{i}.html": threads.page_html(i, site.base_url, noise).encode()
                            for i in range(args.threads)})
 
-        publish()
+        publish(1)
         config = work / "veille.toml"
         config.write_text(CONFIG, encoding="utf-8")
         cmd = [*veille_command(), "--config", str(config)]
         urls = "\n".join(site.url(f"/a/{i}.html") for i in range(args.threads))
         assert run_measured([*cmd, "add", "-", "--topic", "bench"], cwd=work, stdin=urls).returncode == 0
         rows = []
-        for name in ("baseline", "changes"):
+        for number, name in enumerate(("baseline", "changes", "quiet"), start=1):
             if name == "changes":
                 threads.change()
-                publish()
+            if number > 1:
+                publish(number)
             run = run_measured([*cmd, "check", "--all"], cwd=work)
             assert run.returncode == 0, run.stderr[-3000:]
             with sqlite3.connect(work / "veille.db") as con:
@@ -199,7 +205,8 @@ def main() -> None:
                          "threads_per_s": round(args.threads / run.wall, 1),
                          "comments_per_s": round(comments / run.wall, 1),
                          "stored": stored, "partial": partial, "reported": reported})
-        truth, reported = threads.truth, rows[-1]["reported"]
+        truth, reported = threads.truth, rows[1]["reported"]
+        quiet_reported = rows[2]["reported"] - reported  # anything new in the quiet cycle is false
         right = truth & reported
         false_deletions = [r for r in reported - truth if r[1] == "comment_deleted"]
         print(f"{args.threads} threads, {args.threads * PER_THREAD} comments")
@@ -213,6 +220,7 @@ def main() -> None:
         recall = len(right) / len(truth) if truth else 1.0
         print(f"comment changes: {len(truth)} true, {len(reported)} reported; precision "
               f"{precision:.3f}, recall {recall:.3f}, false deletions {len(false_deletions)}")
+        print(f"quiet cycle: {len(quiet_reported)} comment changes reported (0 expected)")
 
 
 if __name__ == "__main__":
