@@ -20,7 +20,7 @@ from alerts.outbox import outbox_hook
 from monitor.autorender import AutoRender
 from monitor.batch import WriteGroups
 from monitor.config import check_browser_executable
-from monitor.crawl import extract_workers, run_in_reactor, scrapy_settings
+from monitor.crawl import extract_workers, freeze_crawl_imports, run_in_reactor, scrapy_settings
 from monitor.record import ChangeHook, Outcome, Recorder
 from monitor.record_comments import CommentOutcome, CommentRecorder, comment_plans
 from spiders.comments.items import CommentsResult
@@ -343,6 +343,7 @@ def run_check(
             summary = run_shards(config, shards, on_outcome=on_outcome)
             db = open_database(config.database, check=False)  # checked when opened above
         else:
+            freeze_crawl_imports(config.http, config.allow_networks)
 
             async def main() -> CheckSummary:
                 return await check_cycle(

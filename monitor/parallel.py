@@ -122,12 +122,15 @@ def run_shards(
     its pages, not by a thread (two threads of one process would fight over the GIL).
     """
     from monitor.check import CheckSummary
+    from monitor.crawl import freeze_crawl_imports
 
     started = time.monotonic()
     logger.info(
         "checking %d pages in %d processes", sum(len(s.urls) for s in shards), len(shards)
     )
-    _share_imports(config)
+    # Each forked child then shares the imports with this process: a child that imported its
+    # own, or whose collector wrote to every object's header, would copy those pages.
+    freeze_crawl_imports(config.http, config.allow_networks)
     context = multiprocessing.get_context("fork")
     children: list[tuple[Any, Connection, Shard]] = []
     for shard in shards[1:]:
@@ -154,20 +157,6 @@ def run_shards(
     _merge(total, own)
     total.seconds = time.monotonic() - started
     return total
-
-
-def _share_imports(config: Config) -> None:
-    """Import what every crawl needs, then keep the garbage collector off those objects.
-
-    Each forked child then shares them with this process: a child that imported its own, or
-    whose collector wrote to every object's header, would copy those pages (about 12 MB each).
-    """
-    import gc
-
-    from monitor.crawl import import_crawl_modules, scrapy_settings
-
-    import_crawl_modules(scrapy_settings(config.http, config.allow_networks))
-    gc.freeze()
 
 
 async def _collect(
