@@ -115,7 +115,8 @@ class Threads:
             f'</head><body><article><h1>{html.escape(seed.title)} ({page})</h1>'
             f'<p>{html.escape(seed.standfirst)}</p>{body}</article>'
             f'<section id="comments"><h2>{len(self.threads[page])} commentaires</h2>{comments}</section>'
-            f'<aside class="pub">Publicité {noise * 7 + page % 5} · mis à jour il y a {noise} min</aside>'
+            f'<aside class="pub">Publicité {noise * 7 + page % 5} · '
+            f"mis à jour il y a {noise} min</aside>"
             "</body></html>"
         )
 

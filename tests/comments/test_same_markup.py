@@ -80,7 +80,8 @@ def test_no_fingerprint_where_the_read_depends_on_more_than_the_comment_list(
     tree = parse_html(html, URL)
     markup = comment_markup(tree, URL, None, raw)
     assert markup.containers
-    assert read_inline(tree, URL, None, raw, markup) == read_inline(parse_html(html, URL), URL, None, raw)
+    alone = read_inline(parse_html(html, URL), URL, None, raw)
+    assert read_inline(tree, URL, None, raw, markup) == alone
 
 
 def _state(veille: Veille) -> dict[str, object]:
@@ -100,7 +101,8 @@ def _state(veille: Veille) -> dict[str, object]:
         "source": (last_state, last_error, baselined),
         "fingerprint": read_fp,
         "comments": comments,
-        "versions": db.execute("SELECT comment_id, hash FROM comment_versions ORDER BY id").fetchall(),
+        "versions": db.execute(
+            "SELECT comment_id, hash FROM comment_versions ORDER BY id").fetchall(),
         "counts": db.execute("SELECT shown, listed, read, complete, state, error "
                              "FROM comment_counts ORDER BY id").fetchall(),
         "changes": db.execute("SELECT kind, summary FROM changes WHERE comment_id IS NOT NULL "
@@ -152,7 +154,9 @@ def test_a_read_skipped_stores_what_a_full_read_stores(
     assert sorted(kind for kind, _ in final["changes"]) == [  # type: ignore[union-attr]
         "comment_deleted", "comment_deleted", "comment_edited", "comment_new"]
     # Every standing comment was seen by the last read, skipped or not.
-    assert all(seen for _, _, deleted, seen, _ in final["comments"] if not deleted)  # type: ignore[union-attr]
+    rows: list[tuple[object, ...]] = final["comments"]  # type: ignore[assignment]
+    standing = [seen for _, _, deleted, seen, _ in rows if not deleted]
+    assert standing and all(standing)
 
 
 def test_a_skipped_read_that_no_longer_matches_concludes_nothing(tmp_path: Path) -> None:
