@@ -190,8 +190,8 @@ def import_crawl_modules(settings: dict[str, Any]) -> None:
 def freeze_crawl_imports(http: HttpSettings, allow_networks: Sequence[str] = ()) -> None:
     """Import what a crawl loads, then keep the garbage collector off every object so far.
 
-    Those objects live as long as the process: a full collection walked them all (a tenth of
-    a second per 1,000-page check), and in forked processes it wrote to each one's header.
+    Those objects live as long as the process: full collections walked them all (57 ms of a
+    1,000-page check, 14 ms once frozen), and in forked processes wrote to each one's header.
     """
     import gc
 

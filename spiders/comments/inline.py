@@ -133,9 +133,12 @@ def comment_markup(
     selectors: CommentSelectors | None,
     raw: bytes | None,
     shown: int | None = None,
+    *,
+    fingerprint: bool = True,
 ) -> CommentMarkup:
     """The page's :class:`CommentMarkup`; ``shown`` (the count the page shows) joins the
-    fingerprint, since it decides whether the read is complete."""
+    fingerprint, since it decides whether the read is complete. Without ``fingerprint``, the
+    markup is only looked for (a read on its own has no use for one)."""
     jsonld = raw is None or any(holds(raw, m) for m in (b'Comment"', b"UserComments", b'Answer"'))
     microdata = raw is None or any(
         holds(raw, m) for m in (b"schema.org/Comment", b"schema.org/UserComments")
@@ -144,7 +147,7 @@ def comment_markup(
     if raw is None or selectors is not None or jsonld or microdata or not wordpress:
         return CommentMarkup(jsonld, microdata, wordpress, None)
     containers = tuple(_wp_containers(tree, raw))
-    if not containers:  # the items are then looked for anywhere in the page
+    if not containers or not fingerprint:  # without containers: items are looked for anywhere
         return CommentMarkup(jsonld, microdata, wordpress, containers)
     digest = hashlib.sha256(_reader_code())
     digest.update(f"\0{page_url}\0{shown}\0".encode())
@@ -168,7 +171,7 @@ def read_inline(
     ``markup`` is :func:`comment_markup`'s for the same arguments, when already found.
     """
     if markup is None:
-        markup = comment_markup(tree, page_url, selectors, raw)
+        markup = comment_markup(tree, page_url, selectors, raw, fingerprint=False)
     readers: list[tuple[str, Callable[[], list[Comment]]]] = []
     if selectors is not None:
         readers.append(("selectors", lambda: from_selectors(tree, page_url, selectors)))

@@ -99,7 +99,7 @@ SHARED_CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
 def _old_and_new(raw: bytes, region: str) -> tuple[str | None, str | None]:
     """The text at ``region``: once the whole page is prepared, and by prepared_region."""
-    from spiders.fingerprint import _text, fingerprint, prepare, prepared_region
+    from spiders.fingerprint import _text, prepare, prepared_region
     from spiders.metadata import read_metadata
     from spiders.tree import parse_html
 
