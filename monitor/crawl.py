@@ -171,20 +171,23 @@ def import_crawl_modules(settings: dict[str, Any]) -> None:
     from scrapy.settings import Settings
     from scrapy.utils.misc import load_object
 
-    for module in _CRAWL_MODULES:
-        importlib.import_module(module)
+    from monitor.quickstack import callers_without_source
+
     loaded = Settings(settings)
     paths = [loaded.get(name) for name in _CLASS_SETTINGS]
     for table in _COMPONENT_TABLES:
         paths.extend(path for path, order in loaded.getwithbase(table).items() if order is not None)
     # Download handlers are the other way round: scheme -> class path (None: off).
     paths.extend(loaded.getwithbase("DOWNLOAD_HANDLERS").values())
-    for path in paths:
-        if isinstance(path, str):
-            try:
-                load_object(path)
-            except (ImportError, NameError, ValueError):  # the crawl will say so, clearly
-                logger.debug("could not import %s ahead of the crawl", path)
+    with callers_without_source():  # 35 ms less of Scrapy's TLS imports (monitor.quickstack)
+        for module in _CRAWL_MODULES:
+            importlib.import_module(module)
+        for path in paths:
+            if isinstance(path, str):
+                try:
+                    load_object(path)
+                except (ImportError, NameError, ValueError):  # the crawl will say so, clearly
+                    logger.debug("could not import %s ahead of the crawl", path)
 
 
 def freeze_crawl_imports(http: HttpSettings, allow_networks: Sequence[str] = ()) -> None:
