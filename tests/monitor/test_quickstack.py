@@ -59,7 +59,7 @@ def test_the_caller_frame_and_its_module_are_those_of_inspect() -> None:
 
 
 def test_inspect_is_put_back_even_when_an_import_fails() -> None:
-    import scrapy.utils.deprecate as deprecate
+    from scrapy.utils import deprecate
 
     try:
         with callers_without_source():
