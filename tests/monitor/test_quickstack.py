@@ -6,6 +6,8 @@ import inspect
 import subprocess
 import sys
 
+import pytest
+
 from monitor.quickstack import _CallerFrames, callers_without_source
 from tests.conftest import ROOT
 
@@ -61,10 +63,7 @@ def test_the_caller_frame_and_its_module_are_those_of_inspect() -> None:
 def test_inspect_is_put_back_even_when_an_import_fails() -> None:
     from scrapy.utils import deprecate
 
-    try:
-        with callers_without_source():
-            assert deprecate.inspect is not inspect
-            raise ImportError("a component that does not exist")
-    except ImportError:
-        pass
+    with pytest.raises(ImportError), callers_without_source():
+        assert deprecate.inspect is not inspect
+        raise ImportError("a component that does not exist")
     assert deprecate.inspect is inspect
