@@ -37,6 +37,16 @@ def watched(veille: Veille, news: DemoSite) -> set[str]:
     return {str(u).removeprefix(news.base) for (u,) in veille.db().execute("SELECT url FROM pages")}
 
 
+def discovery_rows(veille: Veille, news: DemoSite) -> dict[str, tuple]:
+    """Path -> (source, field, terms, language, translation_of) of each discovered page."""
+    return {
+        str(url).removeprefix(news.base): (source, field, json.loads(terms), language, via)
+        for url, source, field, terms, language, via in veille.db().execute(
+            "SELECT url, source, field, terms, language, translation_of FROM discoveries_readable"
+        )
+    }
+
+
 def test_discovery_finds_the_topic_and_only_the_topic(
     newsroom: Veille, news: DemoSite, site: LocalSite
 ) -> None:
@@ -47,28 +57,34 @@ def test_discovery_finds_the_topic_and_only_the_topic(
     assert "8 articles added (4 translations)" in out.stdout
     db = newsroom.db()
 
-    # Why each article entered: source, terms, field, language; translations point at theirs.
-    rows = {
-        str(url).removeprefix(news.base): (source, field, json.loads(terms), language, via)
-        for url, source, field, terms, language, via in db.execute(
-            "SELECT url, source, field, terms, language, translation_of FROM discoveries_readable"
-        )
-    }
-    assert rows[FIL_POLICE] == ("fil-tech", "title", ["microsoft", "police"], "fr", None)
-    assert rows[DISPATCH_ORIGINAL][:4] == (
-        "weekly-dispatch", "summary", ["microsoft", "army", "azure"], "en",
-    )
+    # Sources are read at the same time; an article two of them list goes to the first back.
+    rows = discovery_rows(newsroom, news)
+    assert rows[FIL_POLICE][0] in ("fil-tech", "search", "sitemaps")
+    assert rows[FIL_POLICE][1:] == ("title", ["microsoft", "police"], "fr", None)
+    assert rows[DISPATCH_ORIGINAL][0] in ("weekly-dispatch", "search")
     assert rows[DISPATCH_SEARCH_ONLY][0] == "search"  # only the search page lists it (page 2)
-    english = news.url(story_path("en"))
-    for lang in ("pt-BR", "de", "fr", "ar"):
-        assert rows[story_path(lang)] == ("solidarity-wire", "translation", [], lang, english)
-
+    # The story's versions are listed by the outlet's feed and the search page (English) and by
+    # the sitemap (French, German), read at the same time: a version is credited to the source
+    # whose candidate came back first, and the versions it names (hreflang) to the same source,
+    # as translations of it. Portuguese and Arabic are listed nowhere but in those links.
+    listed_by = {"en": {"solidarity-wire", "search"}, "fr": {"sitemaps"}, "de": {"sitemaps"}}
+    story = {lang: rows[story_path(lang)] for lang in SW_LANGUAGES}
+    found = {lang for lang, row in story.items() if row[1] != "translation"}
+    assert found and found <= set(listed_by)
+    for lang in found:
+        assert story[lang][0] in listed_by[lang] and story[lang][3:] == (lang, None)
+    for lang in set(SW_LANGUAGES) - found:
+        source, _, terms, language, via = story[lang]
+        origin = next(o for o in found if news.url(story_path(o)) == via)
+        assert (source, terms, language) == (story[origin][0], [], lang)
+    assert {"pt-BR", "ar"}.isdisjoint(found)
     # One article_new change per page, in change_feed.
     feed = db.execute("SELECT url, kind, summary FROM change_feed ORDER BY change_id").fetchall()
     assert sorted(str(u).removeprefix(news.base) for u, _, _ in feed) == sorted(ON_TOPIC)
     assert {kind for _, kind, _ in feed} == {"article_new"}
     police = next(s for u, _, s in feed if u.endswith(FIL_POLICE))
-    assert "matched microsoft, police in the title" in police and "fil-tech" in police
+    assert "matched microsoft, police in the title" in police
+    assert f"found by {rows[FIL_POLICE][0]}" in police
 
     # The outcome of every candidate is kept.
     outcomes = dict(db.execute("SELECT url, outcome FROM discovery_seen").fetchall())
@@ -76,6 +92,21 @@ def test_discovery_finds_the_topic_and_only_the_topic(
     for path in OFF_TOPIC:
         assert by_path[path] == "off_topic", path
     assert by_path[DISPATCH_GERMAN] == "language"  # on topic, in German: not a topic language
+
+
+def test_each_article_says_why_it_entered(newsroom: Veille, news: DemoSite) -> None:
+    # One source at a time, so that each article goes to the source named here.
+    for source in ("fil-tech", "weekly-dispatch", "solidarity-wire"):
+        newsroom.run("discover", "--source", source, check=0)
+    rows = discovery_rows(newsroom, news)
+    assert rows[FIL_POLICE] == ("fil-tech", "title", ["microsoft", "police"], "fr", None)
+    assert rows[DISPATCH_ORIGINAL] == (
+        "weekly-dispatch", "summary", ["microsoft", "army", "azure"], "en", None,
+    )
+    english = news.url(story_path("en"))
+    assert rows[story_path("en")][:2] == ("solidarity-wire", "title")
+    for lang in ("pt-BR", "de", "fr", "ar"):
+        assert rows[story_path(lang)] == ("solidarity-wire", "translation", [], lang, english)
 
 
 def test_duplicates_under_other_urls_are_one_page(
