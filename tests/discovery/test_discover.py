@@ -70,7 +70,7 @@ def test_discovery_finds_the_topic_and_only_the_topic(
     listed_by = {"en": {"solidarity-wire", "search"}, "fr": {"sitemaps"}, "de": {"sitemaps"}}
     story = {lang: rows[story_path(lang)] for lang in SW_LANGUAGES}
     found = {lang for lang, row in story.items() if row[1] != "translation"}
-    assert found and found <= set(listed_by)
+    assert len(found) == 1 and found <= set(listed_by)  # the others are its translations
     for lang in found:
         assert story[lang][0] in listed_by[lang] and story[lang][3:] == (lang, None)
     for lang in set(SW_LANGUAGES) - found:
@@ -122,9 +122,14 @@ def test_duplicates_under_other_urls_are_one_page(
     db = newsroom.db()
     urls = [str(u) for (u,) in db.execute("SELECT url FROM pages WHERE url LIKE '%fil-tech%'")]
     assert urls == [news.url(FIL_POLICE)]
+    # The feed, the search page and the sitemap are read at the same time: whichever URL comes
+    # back first is added, the others are duplicates of it (or known: the same clean URL).
     seen = dict(db.execute("SELECT url, outcome FROM discovery_seen").fetchall())
-    assert seen[news.url(FIL_POLICE_AMP)] == "duplicate"
-    assert seen[news.url(FIL_POLICE) + "?utm_source=rss&utm_medium=feed"] == "added"
+    amp = news.url(FIL_POLICE_AMP)
+    listed = [amp, news.url(FIL_POLICE) + "?utm_source=rss&utm_medium=feed", news.url(FIL_POLICE)]
+    outcomes = [seen.get(url) for url in listed]
+    assert seen[amp] in ("added", "duplicate") and outcomes.count("added") == 1, outcomes
+    assert set(outcomes) <= {"added", "duplicate", None}
     assert site.hits(FIL_POLICE_AMP) == 1
 
 
