@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 from monitor.demo_site import (
@@ -17,6 +18,8 @@ from monitor.demo_site import (
 )
 
 if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler
+
     from monitor.demo_site import DemoSite
     from tests.conftest import Veille
     from tests.servers.http import LocalSite
@@ -107,6 +110,25 @@ def test_each_article_says_why_it_entered(newsroom: Veille, news: DemoSite) -> N
     assert rows[story_path("en")][:2] == ("solidarity-wire", "title")
     for lang in ("pt-BR", "de", "fr", "ar"):
         assert rows[story_path(lang)] == ("solidarity-wire", "translation", [], lang, english)
+
+
+def test_an_article_two_sources_list_goes_to_the_first_back(
+    newsroom: Veille, news: DemoSite, site: LocalSite
+) -> None:
+    # The outlet's feed answers half a second late: the search page's candidate comes first.
+    def late_feed(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.5)
+        news.write(handler)
+
+    site.handle("/solidarity/en/feed.atom", late_feed)
+    newsroom.run("discover", check=0)
+    rows = discovery_rows(newsroom, news)
+    english = news.url(story_path("en"))
+    assert rows[story_path("en")][0] == "search"
+    for lang in ("pt-BR", "de", "fr", "ar"):
+        assert rows[story_path(lang)] == ("search", "translation", [], lang, english)
+    added = dict(newsroom.db().execute("SELECT source, added FROM source_runs").fetchall())
+    assert added["solidarity-wire"] == 0 and added["search"] >= 5
 
 
 def test_duplicates_under_other_urls_are_one_page(
