@@ -66,10 +66,8 @@ def test_discovery_finds_the_topic_and_only_the_topic(
     assert rows[FIL_POLICE][1:] == ("title", ["microsoft", "police"], "fr", None)
     assert rows[DISPATCH_ORIGINAL][0] in ("weekly-dispatch", "search")
     assert rows[DISPATCH_SEARCH_ONLY][0] == "search"  # only the search page lists it (page 2)
-    # The story's versions are listed by the outlet's feed and the search page (English) and by
-    # the sitemap (French, German), read at the same time: a version is credited to the source
-    # whose candidate came back first, and the versions it names (hreflang) to the same source,
-    # as translations of it. Portuguese and Arabic are listed nowhere but in those links.
+    # The story: English in its feed and the search page, French and German in the sitemap. The
+    # version back first is credited to its source, the others (hreflang) as its translations.
     listed_by = {"en": {"solidarity-wire", "search"}, "fr": {"sitemaps"}, "de": {"sitemaps"}}
     story = {lang: rows[story_path(lang)] for lang in SW_LANGUAGES}
     found = {lang for lang, row in story.items() if row[1] != "translation"}
