@@ -17,6 +17,7 @@ import click
 
 from monitor.config import config_path, load_config, url_problem
 from monitor.errors import ConfigError, VeilleError
+from monitor.lifetime import exit_now, start_up
 from storage.db import StorageError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it (128 + SIGINT)
@@ -142,9 +144,10 @@ def add(ctx: click.Context, urls: tuple[str, ...], topic: str | None) -> None:
 @click.pass_context
 def check(ctx: click.Context, check_all: bool, urls: tuple[str, ...]) -> None:
     """Run one check cycle of every due page (or of all, or of the URLs given)."""
-    from monitor.check import run_check
+    with start_up():  # imports and config live as long as the check (monitor.lifetime)
+        from monitor.check import run_check
 
-    config = _load(ctx)
+        config = _load(ctx)
     show_bar = sys.stderr.isatty()
     bar: Any = None
 
@@ -187,8 +190,9 @@ def check(ctx: click.Context, check_all: bool, urls: tuple[str, ...]) -> None:
         for error in alerts.errors[:10]:
             click.echo(f"  alert not delivered: {error}", err=True)
         click.echo(alerts.line())
-    if summary.failures or (alerts is not None and not alerts.ok):
-        ctx.exit(EXIT_FAILURES)
+    failed = summary.failures or (alerts is not None and not alerts.ok)
+    # Written, closed and printed: the interpreter's teardown would only free memory.
+    exit_now(EXIT_FAILURES if failed else EXIT_OK)
 
 
 def _page_or_fail(db: sqlite_utils.Database, url: str) -> Any:
@@ -301,14 +305,15 @@ def reextract(ctx: click.Context, urls: tuple[str, ...]) -> None:
 @click.pass_context
 def run(ctx: click.Context, log_format: str) -> None:
     """Run the daemon: check every page when it is due, until SIGTERM (SIGHUP reloads the config)."""
-    from monitor.daemon import run_daemon
-    from monitor.logs import setup_daemon_logging
+    with start_up():  # imports and config live as long as the daemon (monitor.lifetime)
+        from monitor.daemon import run_daemon
+        from monitor.logs import setup_daemon_logging
 
-    parent = ctx.parent.params if ctx.parent else {}
-    verbose, quiet = parent.get("verbose", 0), parent.get("quiet", False)
-    level = logging.DEBUG if verbose >= 2 else logging.WARNING if quiet else logging.INFO
-    setup_daemon_logging(level, log_format)
-    config = _load(ctx)
+        parent = ctx.parent.params if ctx.parent else {}
+        verbose, quiet = parent.get("verbose", 0), parent.get("quiet", False)
+        level = logging.DEBUG if verbose >= 2 else logging.WARNING if quiet else logging.INFO
+        setup_daemon_logging(level, log_format)
+        config = _load(ctx)
     try:
         code = run_daemon(config)
     except StorageError as exc:

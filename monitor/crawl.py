@@ -196,10 +196,10 @@ def freeze_crawl_imports(http: HttpSettings, allow_networks: Sequence[str] = ())
     Those objects live as long as the process: full collections walked them all (57 ms of a
     1,000-page check, 14 ms once frozen), and in forked processes wrote to each one's header.
     """
-    import gc
+    from monitor.lifetime import start_up
 
-    import_crawl_modules(scrapy_settings(http, allow_networks))
-    gc.freeze()
+    with start_up():
+        import_crawl_modules(scrapy_settings(http, allow_networks))
 
 
 def extract_workers() -> int:

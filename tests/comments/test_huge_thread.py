@@ -83,17 +83,20 @@ def article(site: LocalSite) -> str:
 
 
 def check_with_peak_rss(veille: Veille) -> tuple[str, int]:
-    """``veille check --all`` in a child that reports its own peak RSS (MB) on exit."""
+    """``veille check --all`` run by a parent that reports the peak RSS (MB) of its children."""
+    # The check ends with os._exit (monitor.lifetime): the figure comes from its parent.
     code = (
-        "import resource, runpy, sys\n"
-        f"sys.argv = ['veille', '--config', {str(veille.config)!r}, 'check', '--all']\n"
-        "try:\n    runpy.run_module('monitor.cli', run_name='__main__')\n"
-        "finally:\n    print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run([sys.executable, '-m', 'monitor.cli', *sys.argv[1:]])\n"
+        "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
         "file=sys.stderr)\n"
+        "sys.exit(done.returncode)\n"
     )
     env = {**os.environ, "VEILLE_EXTRACT_WORKERS": "0"}
-    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
-                          timeout=120, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--config", str(veille.config), "check", "--all"],
+        check=False, capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     peak = int(proc.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0]) // 1024
     return proc.stdout, peak
