@@ -527,7 +527,7 @@ def _summary(db: ReadOnlyDatabase, result: DemoResult, echo: Echo) -> None:
     echo("  changes    " + ", ".join(f"{kind} {count}" for kind, count in kinds))
     echo(f"  comments   {comments} seen, {deleted} deleted")
     if db.conn is not None:
-        found = stories(Database(db.conn), lag=0.0)
+        found = stories(Database(db.conn, execute_plugins=False), lag=0.0)
         result.story_text = "\n\n".join(render_story(story) for story in found)
         echo("\nStories (one article in several languages; an edit that did not travel):")
         for line in result.story_text.splitlines():

@@ -80,7 +80,7 @@ def open_database(path: Path, *, check: bool = True, readonly: bool = False) -> 
                 f"{path}: no database yet; run `veille check` first to create it", path=path
             )
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        return sqlite_utils.Database(conn)
+        return sqlite_utils.Database(conn, execute_plugins=False)
     if path.parent and not path.parent.exists():
         raise StorageError(
             f"{path}: folder {path.parent} does not exist; create it or change `database`",
@@ -89,7 +89,9 @@ def open_database(path: Path, *, check: bool = True, readonly: bool = False) -> 
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db = sqlite_utils.Database(conn)
+        # Plugins installed for the sqlite-utils command stay out of veille's connections
+        # (and looking them up in every installed package took a check 7 ms).
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         if db.journal_mode != "wal":
             db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")

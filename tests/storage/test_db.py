@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from storage.db import DatabaseCorrupt, DatabaseReadOnly, StorageError, open_database, schema_version
 from storage.pages import add_pages, due_pages
@@ -40,6 +41,29 @@ def test_due_pages_uses_the_next_check_index(tmp_path: Path) -> None:
         "EXPLAIN QUERY PLAN SELECT id FROM pages WHERE next_check_at <= 5 ORDER BY next_check_at"
     ).fetchall()
     assert "pages_next_check_at" in " ".join(str(row) for row in plan)
+
+
+def test_sqlite_utils_plugins_stay_out_of_veilles_connections(tmp_path: Path) -> None:
+    # A plugin installed for the sqlite-utils command adds SQL functions to the connections
+    # sqlite-utils opens; veille's own connections do not run it.
+    from sqlite_utils import hookimpl
+    from sqlite_utils.plugins import pm
+
+    class Probe:
+        @hookimpl
+        def prepare_connection(self, conn: sqlite3.Connection) -> None:
+            conn.create_function("plugin_probe", 0, lambda: 1)
+
+    plugin = Probe()
+    pm.register(plugin, name="veille-test-probe")
+    try:
+        assert sqlite_utils.Database(memory=True).execute("SELECT plugin_probe()").fetchone()
+        open_database(tmp_path / "v.db").close()
+        for db in (open_database(tmp_path / "v.db"), open_database(tmp_path / "v.db", readonly=True)):
+            with pytest.raises(sqlite3.OperationalError, match="no such function"):
+                db.execute("SELECT plugin_probe()")
+    finally:
+        pm.unregister(plugin)
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
