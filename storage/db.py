@@ -90,7 +90,7 @@ def open_database(path: Path, *, check: bool = True, readonly: bool = False) -> 
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Plugins installed for the sqlite-utils command stay out of veille's connections
-        # (and looking them up in every installed package took a check 7 ms).
+        # (and looking them up in every installed package took a check about 6 ms).
         db = sqlite_utils.Database(conn, execute_plugins=False)
         if db.journal_mode != "wal":
             db.enable_wal()
