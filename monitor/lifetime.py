@@ -10,7 +10,7 @@ enable it again. The little an import leaves unreachable (about 1,600 objects, 0
 frozen with the rest.
 
 At the other end, the interpreter's own teardown frees those objects one by one and clears
-every module: about 14 ms after a check has written, closed and printed everything. A one-shot
+every module: about 12 ms after a check has written, closed and printed everything. A one-shot
 check ends without it (:func:`exit_now`).
 """
 

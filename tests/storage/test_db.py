@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from storage.db import DatabaseCorrupt, DatabaseReadOnly, StorageError, open_database, schema_version
+from storage.db import (
+    DatabaseCorrupt,
+    DatabaseReadOnly,
+    StorageError,
+    open_database,
+    schema_version,
+)
 from storage.pages import add_pages, due_pages
 from storage.schema import SCHEMA_VERSION
 
